@@ -1,0 +1,119 @@
+"""`kt2`: the command line of kt2ops."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from kt2ops.inventory.check import check_inventory
+from kt2ops.inventory.model import InventoryError
+from kt2ops.lab.lab import Lab
+from kt2ops.lab.podman import PodmanError
+from kt2ops.paths import LAB_INVENTORY
+
+# Piped output (CI logs, files) gets a wide fixed width so tables are not squeezed to 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+
+inventory_option = click.option(
+    "-i", "--inventory", "inventory", type=click.Path(path_type=Path), default=LAB_INVENTORY,
+    show_default=True, help="Inventory directory.",
+)
+
+
+@click.group()
+def main() -> None:
+    """Koppeltaal 2.0 platform and migration automation."""
+
+
+@main.group()
+def lab() -> None:
+    """The local lab: one real host per environment, on its own isolated network."""
+
+
+def _lab(inventory: Path) -> Lab:
+    return Lab(inventory, progress=lambda msg: err.print(f"[dim]{msg}[/dim]"))
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@lab.command("up")
+@inventory_option
+def lab_up(inventory: Path) -> None:
+    """Build the base image (cached) and start every environment's host."""
+    start = time.monotonic()
+    try:
+        changes = _lab(inventory).up()
+    except (PodmanError, InventoryError) as exc:
+        raise _fail(exc) from exc
+    for change in changes:
+        out.print(f"changed: {change}")
+    out.print(f"lab up: {len(changes)} changed in {time.monotonic() - start:.1f}s")
+
+
+@lab.command("down")
+@inventory_option
+def lab_down(inventory: Path) -> None:
+    """Remove the lab's containers and networks (only those kt2 created)."""
+    try:
+        removed = _lab(inventory).down()
+    except PodmanError as exc:
+        raise _fail(exc) from exc
+    for item in removed:
+        out.print(f"removed: {item}")
+    out.print(f"lab down: {len(removed)} removed")
+
+
+@lab.command("status")
+@inventory_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def lab_status(inventory: Path, as_json: bool) -> None:
+    """Each host, its network, address and health. Exit 1 unless all are healthy."""
+    try:
+        statuses = _lab(inventory).status()
+    except (PodmanError, InventoryError) as exc:
+        raise _fail(exc) from exc
+    rows = [{"host": s.host.name, "environment": s.host.env, "container": s.host.container,
+             "network": s.host.network, "subnet": str(s.host.subnet), "address": s.host.address,
+             "state": s.state, "systemd": s.system, "ssh": s.ssh} for s in statuses]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        table = Table(title="kt2ops lab")
+        for column in rows[0] if rows else []:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*row.values())
+        out.print(table)
+    if any(r["ssh"] != "ok" for r in rows):
+        raise SystemExit(1)
+
+
+@main.group()
+def inventory() -> None:
+    """Inventories and per-domain configuration."""
+
+
+@inventory.command("check")
+@inventory_option
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def inventory_check(inventory: Path, as_json: bool) -> None:
+    """Validate the inventory and every domain file; exit 1 on any error."""
+    report = check_inventory(inventory)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        for finding in report.errors:
+            click.echo(str(finding), err=True)
+        click.echo(f"{inventory}: {len(report.errors)} error(s) in {report.files_checked} file(s), "
+                   f"{len(report.domains)} domain(s): {', '.join(report.domains) or '-'}")
+    if report.errors:
+        raise SystemExit(1)

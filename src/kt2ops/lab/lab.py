@@ -1,0 +1,256 @@
+"""The local lab: one real Debian host (podman container running systemd and sshd) per environment.
+
+The environments, their networks and host names come from the lab inventory's group_vars (kt2_env);
+the lab creates what they describe and writes back only how to connect (zz_lab_connection.yml).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from kt2ops.inventory.model import Environment, Inventory, load_inventory
+from kt2ops.lab.image import ensure_image
+from kt2ops.lab.podman import LAB_LABEL, PodmanError, check_usable, labelled, podman, podman_json
+
+ENV_LABEL = "io.kt2ops.env"
+CONNECTION_FILE = "zz_lab_connection.yml"
+STATE_DIR = ".lab"
+HOST_INDEX = 10
+"""A lab host takes the 10th address of its environment's network (the gateway takes the 1st)."""
+BOOT_TIMEOUT = 90.0
+
+
+@dataclass(frozen=True)
+class LabHost:
+    env: str
+    name: str  # inventory host name
+    container: str
+    network: str
+    subnet: ipaddress.IPv4Network
+    address: str
+
+
+@dataclass
+class HostStatus:
+    host: LabHost
+    state: str  # running / exited / absent
+    system: str  # systemd's is-system-running, or "-"
+    ssh: str  # "ok" or the reason it is not
+
+
+def lab_hosts(inventory: Inventory) -> list[LabHost]:
+    hosts = []
+    for env in inventory.environments():
+        if len(env.hosts) != 1:
+            raise PodmanError(f"{inventory.path}: the lab runs one host per environment; '{env.id}' has "
+                              f"{len(env.hosts)}")
+        hosts.append(_lab_host(env))
+    return hosts
+
+
+def _lab_host(env: Environment) -> LabHost:
+    return LabHost(env=env.id, name=env.hosts[0], container=f"kt2ops-{env.id}", network=f"kt2ops-{env.id}",
+                   subnet=env.network, address=str(env.network[HOST_INDEX]))
+
+
+class Lab:
+    def __init__(self, inventory_path: Path, progress: Callable[[str], None] = print) -> None:
+        self.inventory_path = inventory_path
+        self.state_dir = inventory_path / STATE_DIR
+        self.key_file = self.state_dir / "id_ed25519"
+        self.known_hosts = self.state_dir / "known_hosts"
+        self.connection_file = inventory_path / CONNECTION_FILE
+        self.progress = progress
+
+    def hosts(self) -> list[LabHost]:
+        return lab_hosts(load_inventory(self.inventory_path))
+
+    # -- up ---------------------------------------------------------------------------------------
+    def up(self) -> list[str]:
+        """Bring the lab to the inventory's description. Returns what changed (empty: nothing)."""
+        check_usable()
+        hosts = self.hosts()
+        changes: list[str] = []
+        tag, built = ensure_image(self.progress)
+        if built:
+            changes.append(f"built image {tag}")
+        if self._ensure_key():
+            changes.append(f"generated SSH key {self.key_file}")
+        public_key = self.key_file.with_suffix(".pub").read_text().strip()
+        for host in hosts:
+            changes += self._ensure_network(host)
+            changes += self._ensure_container(host, tag)
+        for host in hosts:
+            self._wait_for_boot(host)
+            if self._ensure_authorized_key(host, public_key):
+                changes.append(f"authorized the lab key on {host.name}")
+        if self._write_if_changed(self.known_hosts, self._known_hosts_text(hosts)):
+            changes.append(f"wrote {self.known_hosts}")
+        if self._write_if_changed(self.connection_file, self._connection_text(hosts, public_key)):
+            changes.append(f"wrote {self.connection_file}")
+        failures = [f"{s.host.name}: {s.ssh}" for s in self.status(hosts) if s.ssh != "ok"]
+        if failures:
+            raise PodmanError("lab hosts are up but not reachable over SSH: " + "; ".join(failures))
+        return changes
+
+    def _ensure_key(self) -> bool:
+        if self.key_file.exists():
+            return False
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key = ed25519.Ed25519PrivateKey.generate()
+        private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                    serialization.NoEncryption())
+        public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                               serialization.PublicFormat.OpenSSH)
+        fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(private)
+        self.key_file.with_suffix(".pub").write_bytes(public + b" kt2ops-lab\n")
+        return True
+
+    def _ensure_network(self, host: LabHost) -> list[str]:
+        existing = podman_json("network", "ls", "--filter", f"name=^{host.network}$", "--format", "json")
+        if existing:
+            subnets = [s["subnet"] for s in existing[0].get("subnets", [])]
+            if str(host.subnet) not in subnets:
+                raise PodmanError(f"network {host.network} exists with subnet {subnets}, but the inventory "
+                                  f"says {host.subnet}; run `kt2 lab down` first")
+            return []
+        # isolate=true: no traffic between the lab's networks (appendix B.5 starts at the network).
+        podman("network", "create", "--opt", "isolate=true", "--subnet", str(host.subnet),
+               "--label", f"{LAB_LABEL}=1", "--label", f"{ENV_LABEL}={host.env}", host.network)
+        return [f"created network {host.network} ({host.subnet})"]
+
+    def _ensure_container(self, host: LabHost, tag: str) -> list[str]:
+        found = podman_json("ps", "-a", "--filter", f"name=^{host.container}$", "--format", "json")
+        if found:
+            if found[0].get("Image") != tag:
+                self.progress(f"note: {host.container} runs an older image; `kt2 lab down && kt2 lab up` "
+                              "recreates it")
+            if found[0].get("State") == "running":
+                return []
+            podman("start", host.container)
+            return [f"started {host.container}"]
+        podman("run", "--detach", "--name", host.container, "--hostname", host.name,
+               "--network", host.network, "--ip", host.address,
+               "--systemd=always", "--cap-add", "NET_ADMIN",
+               "--label", f"{LAB_LABEL}=1", "--label", f"{ENV_LABEL}={host.env}", tag)
+        return [f"started {host.container} at {host.address}"]
+
+    def _wait_for_boot(self, host: LabHost) -> None:
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        while True:
+            if _system_state(host) in ("running", "degraded") and _tcp_open(host.address, 22):
+                return
+            if time.monotonic() > deadline:
+                raise PodmanError(f"{host.container} did not finish booting within {BOOT_TIMEOUT:.0f}s "
+                                  f"(systemd: {_system_state(host)}); see `podman logs {host.container}`")
+            time.sleep(0.5)
+
+    @staticmethod
+    def _ensure_authorized_key(host: LabHost, public_key: str) -> bool:
+        # First contact goes through podman (like cloud-init would); everything after it uses SSH.
+        script = ('install -d -m 700 /root/.ssh && touch /root/.ssh/authorized_keys && '
+                  'chmod 600 /root/.ssh/authorized_keys && '
+                  'if grep -qxF "$1" /root/.ssh/authorized_keys; then echo present; '
+                  'else echo "$1" >> /root/.ssh/authorized_keys; echo added; fi')
+        out = podman("exec", host.container, "sh", "-c", script, "sh", public_key).stdout
+        return out.strip() == "added"
+
+    @staticmethod
+    def _known_hosts_text(hosts: list[LabHost]) -> str:
+        # Host keys are read through podman, a channel we trust, so SSH can check them strictly.
+        lines = []
+        for host in hosts:
+            key = podman("exec", host.container, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.split()
+            lines.append(f"{host.address} {key[0]} {key[1]}")
+        return "\n".join(lines) + "\n"
+
+    def _connection_text(self, hosts: list[LabHost], public_key: str) -> str:
+        data = {"all": {
+            "vars": {
+                "ansible_user": "root",
+                "ansible_ssh_private_key_file": str(self.key_file.resolve()),
+                "ansible_ssh_common_args": f"-o UserKnownHostsFile={self.known_hosts.resolve()} "
+                                           "-o StrictHostKeyChecking=yes",
+                "kt2_admin_authorized_keys": [public_key],
+            },
+            "hosts": {h.name: {"ansible_host": h.address, "kt2_lab_container": h.container} for h in hosts},
+        }}
+        header = "# Written by `kt2 lab up`, removed by `kt2 lab down`: how to reach the lab hosts.\n"
+        return header + yaml.safe_dump(data, sort_keys=True)
+
+    @staticmethod
+    def _write_if_changed(path: Path, text: str) -> bool:
+        if path.exists() and path.read_text() == text:
+            return False
+        path.write_text(text)
+        return True
+
+    # -- status -----------------------------------------------------------------------------------
+    def status(self, hosts: list[LabHost] | None = None) -> list[HostStatus]:
+        hosts = hosts if hosts is not None else self.hosts()
+        states = {c["Names"][0]: c.get("State", "?") for c in labelled("container")}
+        with ThreadPoolExecutor(max_workers=len(hosts) or 1) as pool:
+            return list(pool.map(lambda h: self._host_status(h, states.get(h.container, "absent")), hosts))
+
+    def _host_status(self, host: LabHost, state: str) -> HostStatus:
+        if state != "running":
+            return HostStatus(host, state, "-", "host not running")
+        return HostStatus(host, state, _system_state(host), self._ssh_check(host))
+
+    def _ssh_check(self, host: LabHost) -> str:
+        if not self.key_file.exists():
+            return "no lab key (run `kt2 lab up`)"
+        proc = subprocess.run(
+            ["ssh", "-i", str(self.key_file), "-o", f"UserKnownHostsFile={self.known_hosts}",
+             "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+             f"root@{host.address}", "true"],
+            capture_output=True, text=True, check=False,
+        )
+        return "ok" if proc.returncode == 0 else (proc.stderr.strip().splitlines() or ["ssh failed"])[-1]
+
+    # -- down -------------------------------------------------------------------------------------
+    def down(self) -> list[str]:
+        """Remove every container and network carrying the lab label, and the connection files."""
+        removed = []
+        for container in labelled("container"):
+            name = container["Names"][0]
+            podman("rm", "--force", "--time", "5", name)
+            removed.append(f"container {name}")
+        for network in labelled("network"):
+            podman("network", "rm", network["name"])
+            removed.append(f"network {network['name']}")
+        for path in (self.connection_file, self.known_hosts, self.key_file,
+                     self.key_file.with_suffix(".pub")):
+            if path.exists():
+                path.unlink()
+                removed.append(str(path))
+        if self.state_dir.exists():
+            self.state_dir.rmdir()
+        return removed
+
+
+def _system_state(host: LabHost) -> str:
+    proc = podman("exec", host.container, "systemctl", "is-system-running", check=False)
+    return proc.stdout.strip() or "unknown"
+
+
+def _tcp_open(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False
