@@ -14,7 +14,8 @@ from rich.table import Table
 from kt2ops.inventory.check import check_inventory
 from kt2ops.inventory.model import InventoryError
 from kt2ops.lab.lab import Lab
-from kt2ops.lab.podman import PodmanError
+from kt2ops.lab.image import ensure_image
+from kt2ops.lab.podman import PodmanError, check_usable
 from kt2ops.paths import LAB_INVENTORY
 
 # Piped output (CI logs, files) gets a wide fixed width so tables are not squeezed to 80 columns.
@@ -57,6 +58,17 @@ def lab_up(inventory: Path) -> None:
     for change in changes:
         out.print(f"changed: {change}")
     out.print(f"lab up: {len(changes)} changed in {time.monotonic() - start:.1f}s")
+
+
+@lab.command("image")
+def lab_image() -> None:
+    """Build the lab's base image unless the cached one is current; print its tag."""
+    try:
+        check_usable()
+        tag, built = ensure_image(lambda msg: err.print(f"[dim]{msg}[/dim]"))
+    except PodmanError as exc:
+        raise _fail(exc) from exc
+    out.print(f"{'built' if built else 'cached'}: {tag}")
 
 
 @lab.command("down")

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from kt2ops.lab.podman import PodmanError, podman
+from kt2ops.lab.podman import PodmanError, podman, podman_json
 
 SUITE = "bookworm"
 MIRROR = os.environ.get("KT2OPS_DEBIAN_MIRROR", "http://deb.debian.org/debian")
@@ -64,6 +64,10 @@ def recipe_hash() -> str:
     return hashlib.sha256(recipe.encode()).hexdigest()[:12]
 
 
+ALIAS = "localhost/kt2ops-lab-base:latest"
+"""Stable name of the current image, for molecule scenarios (the real tag carries the recipe hash)."""
+
+
 def image_tag() -> str:
     return f"localhost/kt2ops-lab-base:{SUITE}-{recipe_hash()}"
 
@@ -82,8 +86,22 @@ def _run(cmd: list[str], what: str) -> None:
 def ensure_image(progress: Callable[[str], None] = print) -> tuple[str, bool]:
     """Return (tag, built): build the base image unless the cached one matches the recipe."""
     tag = image_tag()
-    if image_exists(tag):
-        return tag, False
+    built = not image_exists(tag)
+    if built:
+        _build(tag, progress)
+        _remove_superseded(tag)
+    podman("tag", tag, ALIAS)
+    return tag, built
+
+
+def _remove_superseded(tag: str) -> None:
+    """Drop images of older recipes; one still used by a container stays (podman refuses)."""
+    for image in podman_json("images", "--filter", "label=io.kt2ops.image=lab-base", "--format", "json"):
+        if not any(name.endswith(tag.split("/")[-1]) for name in image.get("Names") or []):
+            podman("rmi", image["Id"], check=False)
+
+
+def _build(tag: str, progress: Callable[[str], None]) -> None:
     if shutil.which("debootstrap") is None:
         raise PodmanError("debootstrap is not installed; run the README's set-up command")
     with tempfile.TemporaryDirectory(prefix="kt2ops-rootfs-", dir="/var/tmp") as tmp:
@@ -106,4 +124,3 @@ def ensure_image(progress: Callable[[str], None] = print) -> tuple[str, bool]:
         tar.wait()
         if imp.returncode != 0 or tar.returncode != 0:
             raise PodmanError(f"podman import failed: {imp.stderr.strip()}")
-    return tag, True
