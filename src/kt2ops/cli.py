@@ -13,8 +13,8 @@ from rich.table import Table
 
 from kt2ops.inventory.check import check_inventory
 from kt2ops.inventory.model import InventoryError
-from kt2ops.lab.lab import Lab
 from kt2ops.lab.image import ensure_image
+from kt2ops.lab.lab import Lab
 from kt2ops.lab.podman import PodmanError, check_usable
 from kt2ops.paths import LAB_INVENTORY
 
