@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import ROOT, run
 
-ROLES = sorted(p.parent.parent.name for p in ROOT.glob("roles/*/molecule/default/molecule.yml"))
+ROLES = sorted(p.parents[2].name for p in ROOT.glob("roles/*/molecule/default/molecule.yml"))
 
 
 def test_every_role_has_a_scenario():

@@ -58,6 +58,5 @@ def labelled(kind: str) -> list[dict[str, Any]]:
     if kind == "container":
         return podman_json("ps", "-a", "--filter", f"label={LAB_LABEL}", "--format", "json")
     if kind == "network":
-        nets = podman_json("network", "ls", "--filter", f"label={LAB_LABEL}", "--format", "json")
-        return nets
+        return podman_json("network", "ls", "--filter", f"label={LAB_LABEL}", "--format", "json")
     raise ValueError(kind)
