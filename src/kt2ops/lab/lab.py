@@ -238,7 +238,7 @@ class Lab:
             if path.exists():
                 path.unlink()
                 removed.append(str(path))
-        if self.state_dir.exists():
+        if self.state_dir.exists() and not any(self.state_dir.iterdir()):
             self.state_dir.rmdir()
         return removed
 
