@@ -12,6 +12,15 @@ def lab():
     return json.loads(run(".venv/bin/kt2", "lab", "status", "--json").stdout)
 
 
+@pytest.fixture(scope="session")
+def provisioned(lab):
+    """The lab after playbooks/site.yml and playbooks/provision.yml."""
+    for book in ("playbooks/site.yml", "playbooks/provision.yml"):
+        proc = playbook(book)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+    return lab
+
+
 def playbook(*args: str, env: dict | None = None):
     return run(".venv/bin/ansible-playbook", *args, env=env, check=False)
 

@@ -4,7 +4,6 @@ import itertools
 import stat
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -26,13 +25,6 @@ def _signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
     except Exception:
         return False
     return cert.issuer == ca.subject
-
-
-@pytest.fixture(scope="module")
-def provisioned(lab):
-    first = playbook("playbooks/provision.yml")
-    assert first.returncode == 0, first.stdout[-3000:]
-    return lab
 
 
 def test_second_provision_changes_nothing(provisioned):

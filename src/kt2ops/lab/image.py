@@ -47,7 +47,9 @@ MASKED_UNITS = ("getty.target", "console-getty.service", "systemd-firstboot.serv
 SETUP_SCRIPT = (
     "set -e; export DEBIAN_FRONTEND=noninteractive; "
     "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; "
-    "apt-get -q update; apt-get -q -y upgrade; apt-get clean; rm -rf /var/lib/apt/lists/*; "
+    "apt-get -q update; apt-get -q -y upgrade; apt-get clean; "
+    # The lists are dropped to keep the image small; so must be the stamp that says they are fresh.
+    "rm -rf /var/lib/apt/lists/* /var/lib/apt/periodic/update-success-stamp; touch -d @0 /var/lib/apt/lists; "
     "rm -f /usr/sbin/policy-rc.d /etc/ssh/ssh_host_*; "
     ": > /etc/machine-id; rm -f /etc/hostname; "
     f"systemctl mask {' '.join(MASKED_UNITS)}; systemctl enable ssh.service"

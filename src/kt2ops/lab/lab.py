@@ -187,7 +187,7 @@ class Lab:
                                            "-o StrictHostKeyChecking=yes",
                 "kt2_admin_authorized_keys": [public_key],
             },
-            "hosts": {h.name: {"ansible_host": h.address, "kt2_lab_container": h.container} for h in hosts},
+            "hosts": {h.name: {"ansible_host": h.address} for h in hosts},
         }}
         header = "# Written by `kt2 lab up`, removed by `kt2 lab down`: how to reach the lab hosts.\n"
         return header + yaml.safe_dump(data, sort_keys=True)

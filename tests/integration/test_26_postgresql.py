@@ -1,0 +1,30 @@
+"""provision.yml's PostgreSQL on the lab: one database per environment, reachable on its host only."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.conftest import run
+
+
+def _psql(container: str, sql: str) -> str:
+    return run("podman", "exec", container, "runuser", "-u", "postgres", "--", "psql", "-XAtc", sql).stdout.strip()
+
+
+def test_each_environment_has_its_own_database(provisioned):
+    for host in provisioned:
+        databases = _psql(host["container"], "SELECT datname FROM pg_database WHERE datname LIKE 'kt2_%'")
+        assert databases.split() == [f"kt2_{host['environment']}"]
+        owner = _psql(host["container"], f"SELECT pg_get_userbyid(datdba) FROM pg_database "
+                                         f"WHERE datname = 'kt2_{host['environment']}'")
+        assert owner == "kt2_resource_service"
+
+
+def test_database_is_not_reachable_from_outside_its_host(provisioned):
+    def probe(host):
+        own = run("podman", "exec", host["container"], "bash", "-c", "</dev/tcp/127.0.0.1/5432", check=False)
+        remote = run("bash", "-c", f"timeout 3 bash -c '</dev/tcp/{host['address']}/5432'", check=False)
+        return own.returncode, remote.returncode
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        for host, (own, remote) in zip(provisioned, pool.map(probe, provisioned), strict=True):
+            assert own == 0, f"PostgreSQL on {host['host']} does not answer on loopback"
+            assert remote != 0, f"PostgreSQL on {host['host']} answers on its network address"
