@@ -11,7 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +29,8 @@ class InventoryError(RuntimeError):
 @dataclass(frozen=True)
 class Environment:
     id: str
-    kind: str
     network: ipaddress.IPv4Network
-    service_hostname: str
-    data_class: str
     hosts: tuple[str, ...]
-    facts: dict[str, Any] = field(hash=False, compare=False)
 
 
 @dataclass
@@ -66,15 +62,8 @@ class Inventory:
         facts = self.hostvars.get(hosts[0], {}).get("kt2_env")
         if not isinstance(facts, dict):
             raise InventoryError(f"{self.path}: group_vars of '{env_id}' do not define kt2_env")
-        return Environment(
-            id=env_id,
-            kind=str(facts.get("kind")),
-            network=ipaddress.ip_network(str(facts.get("network"))),
-            service_hostname=str(facts.get("service_hostname")),
-            data_class=str(facts.get("data_class")),
-            hosts=tuple(hosts),
-            facts=facts,
-        )
+        return Environment(id=env_id, network=ipaddress.IPv4Network(str(facts.get("network"))),
+                           hosts=tuple(hosts))
 
     def environments(self) -> list[Environment]:
         return [self.environment(e) for e in self.environment_ids]
