@@ -38,10 +38,12 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 stamp=.venv/.kt2ops-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ services/kt2ref/pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing the Python packages into .venv"
-  .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+  # kt2ref (the lab's reference services) is installed too: tests and benchmarks act as its applications.
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' -e services/kt2ref
   touch "$stamp"
 fi
 
 .venv/bin/kt2 lab image
+.venv/bin/kt2 artifact build >/dev/null

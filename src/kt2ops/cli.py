@@ -11,6 +11,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from kt2ops.artifact import ArtifactError
+from kt2ops.artifact import build as build_artifact
 from kt2ops.inventory.check import check_inventory
 from kt2ops.inventory.model import InventoryError
 from kt2ops.lab.image import ensure_image
@@ -129,3 +131,18 @@ def inventory_check(inventory: Path, as_json: bool) -> None:
                    f"{len(report.domains)} domain(s): {', '.join(report.domains) or '-'}")
     if report.errors:
         raise SystemExit(1)
+
+
+@main.group()
+def artifact() -> None:
+    """The deployable artifact of the lab's reference services."""
+
+
+@artifact.command("build")
+def artifact_build() -> None:
+    """Build (or reuse) the kt2ref artifact for the current sources and print its path."""
+    try:
+        path = build_artifact(progress=lambda msg: err.print(f"[dim]{msg}[/dim]"))
+    except ArtifactError as exc:
+        raise _fail(exc) from exc
+    click.echo(str(path))

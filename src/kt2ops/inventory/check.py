@@ -44,6 +44,8 @@ class Report:
     errors: list[Finding] = field(default_factory=list)
     files_checked: int = 0
     domains: list[str] = field(default_factory=list)
+    # The valid domain files' contents (with the file in "_file"), for playbooks to act on.
+    documents: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, file: Path | str, line: int | None, path: Sequence[str | int], message: str) -> None:
         self.errors.append(Finding(str(file), line, format_path(path), message))
@@ -244,6 +246,7 @@ def _check_domains(report: Report, inventory_dir: Path, environments: list[str])
                 report.add(file, doc.line_of(path), path, f"'{value}' is also used by {seen[key][value]}")
             seen[key][value] = file
         report.domains.append(doc.data["domain"]["id"])
+        report.documents.append({**doc.data, "_file": str(file)})
 
 
 def check_inventory(inventory_dir: Path) -> Report:

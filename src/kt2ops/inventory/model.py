@@ -83,7 +83,7 @@ def load_inventory(path: Path) -> Inventory:
         raise InventoryError(f"{path}: no such inventory")
     proc = subprocess.run(
         [_ansible_inventory(), "-i", str(path), "--list"],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
         # By default Ansible only warns about a source it cannot parse and goes on without it.
         env={**ansible_env(), "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true",
              "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"},

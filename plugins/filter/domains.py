@@ -1,0 +1,48 @@
+# Which domains and applications belong on an environment, from the domain files (lookup 'domains').
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: domains_on
+short_description: The domain files that concern one environment
+description:
+  - From the list of domain files (lookup C(kt2ops.platform.domains)), those whose C(domain.environments)
+    names the environment (every domain for the KT 1.3 server, C(kind=kt13)), with the wanted C(state).
+options:
+  _input: {description: The domain files., type: list, required: true}
+  environment: {description: The environment id., type: str, required: true}
+  kind: {description: kt2 or kt13., type: str, default: kt2}
+  state: {description: present or absent., type: str, default: present}
+"""
+
+
+def domains_on(domains, environment, kind="kt2", state="present"):
+    return [d for d in domains
+            if d["domain"]["state"] == state and (kind == "kt13" or environment in d["domain"]["environments"])]
+
+
+def domain_applications(domains):
+    """One flat entry per application of the given domains, as the services need them."""
+    return [{"domain": d["domain"]["id"], "kt13_domain": d["kt13"]["domain"], "id": app["id"],
+             "name": app["name"], "role": app["role"], "kind": app["kind"], "supplier": app["supplier"],
+             "triggers": [t["id"] for t in app.get("trigger_functions", [])]}
+            for d in domains for app in d["applications"]]
+
+
+def contract_domain(doc, public_keys=None):
+    """The body of the contract's PUT /domains/<id>: roles by id, applications by id (with the public key
+    registered for this environment when given: KT 2.0; without keys: KT 1.3)."""
+    applications = {}
+    for app in domain_applications([doc]):
+        entry = {k: app[k] for k in ("name", "role", "kind", "supplier")}
+        if public_keys is not None:
+            entry["public_key"] = public_keys[f"{app['domain']}/{app['id']}"]
+        applications[app["id"]] = entry
+    return {"name": doc["domain"]["name"], "domain": doc["domain"]["id"],
+            "roles": {role["id"]: {"permissions": role["permissions"]} for role in doc["roles"]},
+            "applications": applications}
+
+
+class FilterModule:
+    def filters(self):
+        return {"domains_on": domains_on, "domain_applications": domain_applications,
+                "contract_domain": contract_domain}

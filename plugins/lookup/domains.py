@@ -1,0 +1,49 @@
+# The inventory's domain files, validated: a playbook acts on none of them when any is invalid.
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: domains
+short_description: The validated domain files of an inventory
+description:
+  - Runs the same checks as C(kt2 inventory check) (JSON Schema and cross-file checks) on the inventory
+    directory and returns the contents of every domain file, each with its path in C(_file).
+  - Any error fails the lookup with every finding (file, line, field and message), before a play changes
+    anything.
+options:
+  _terms:
+    description: The inventory directory.
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Load the domains once
+  ansible.builtin.set_fact:
+    kt2_domains: "{{ query('kt2ops.platform.domains', inventory_dir) }}"
+  run_once: true
+"""
+
+RETURN = r"""
+_raw:
+  description: One dictionary per domain file.
+  type: list
+  elements: dict
+"""
+
+from pathlib import Path
+
+from ansible.errors import AnsibleError
+from ansible.plugins.lookup import LookupBase
+
+from kt2ops.inventory.check import check_inventory
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        documents = []
+        for term in terms:
+            report = check_inventory(Path(term))
+            if report.errors:
+                raise AnsibleError(f"{term}: the inventory has {len(report.errors)} error(s):\n"
+                                   + "\n".join(str(finding) for finding in report.errors))
+            documents.extend(report.documents)
+        return documents

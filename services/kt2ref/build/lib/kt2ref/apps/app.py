@@ -1,0 +1,169 @@
+"""Reference application service: acts for the applications (IT-deelnemers) of the domains on this host.
+Registering a client posts it to the platform (KT 2.0 as a FHIR Patient with the application's own key,
+or KT 1.3 as a CreateOrUpdatePatient message) and fires the application's trigger functions, e.g. a
+welcome mail to the outbox, when they are switched on. Everything is driven through /_contract."""
+
+import json
+import os
+import threading
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from kt2ref import __version__
+from kt2ref.client import Kt2Client
+from kt2ref.common import BadRequest, bad_request_handler, contract_result, dry_run, json_body, load_config
+from kt2ref.kt13.messages import EVENT_SYSTEM
+
+# Which event fires which trigger function; a trigger listed for an application fires on its event.
+TRIGGER_EVENTS = {"welcome_mail": "client_created", "task_notification": "task_assigned",
+                  "sms_reminder": "task_assigned"}
+
+
+class AppService:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.state_dir = Path(config["state_dir"])
+        self.apps = {(a["domain"], a["id"]): a for a in config["applications"]}
+        self.lock = threading.Lock()
+        self.clients: dict[tuple[str, str], Kt2Client] = {}
+
+    def _app(self, request: Request) -> dict[str, Any]:
+        key = (request.path_params["domain"], request.path_params["app"])
+        if key not in self.apps:
+            raise BadRequest(f"application {key[1]!r} of domain {key[0]!r} is not served on this host", 404,
+                             "not-found")
+        return self.apps[key]
+
+    # --- trigger state (a small JSON file; one worker, guarded by a lock) ----------------------------
+
+    def _states(self) -> dict[str, bool]:
+        path = self.state_dir / "triggers.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def _enabled(self, app: dict[str, Any], trigger: str) -> bool:
+        return self._states().get(f"{app['domain']}/{app['id']}/{trigger}", True)
+
+    def triggers(self, request: Request) -> Response:
+        app = self._app(request)
+        return JSONResponse({t: self._enabled(app, t) for t in app["triggers"]})
+
+    async def set_trigger(self, request: Request) -> Response:
+        app = self._app(request)
+        trigger = request.path_params["trigger"]
+        if trigger not in app["triggers"]:
+            raise BadRequest(f"{app['id']} has no trigger function {trigger!r} "
+                             f"(it has: {', '.join(app['triggers']) or 'none'})", 404, "not-found")
+        wanted = await json_body(request)
+        if not isinstance(wanted, dict) or not isinstance(wanted.get("enabled"), bool):
+            raise BadRequest('body must be {"enabled": true|false}')
+        with self.lock:
+            states = self._states()
+            key = f"{app['domain']}/{app['id']}/{trigger}"
+            before = states.get(key, True)
+            if before == wanted["enabled"]:
+                return contract_result(False, enabled=before)
+            if not dry_run(request):
+                states[key] = wanted["enabled"]
+                tmp = self.state_dir / "triggers.json.tmp"
+                tmp.write_text(json.dumps(states, indent=1, sort_keys=True))
+                os.replace(tmp, self.state_dir / "triggers.json")
+            return contract_result(True, {"enabled": before}, wanted, enabled=wanted["enabled"])
+
+    # --- acting as the application -------------------------------------------------------------------
+
+    async def register_client(self, request: Request) -> Response:
+        app = self._app(request)
+        details = await json_body(request)
+        if not isinstance(details, dict):
+            raise BadRequest("body must be a JSON object (given, family, email, number)")
+        number = details.get("number") or uuid.uuid4().hex[:12]
+        patient = {"resourceType": "Patient", "active": True,
+                   "identifier": [{"system": f"urn:kt2ops:client:{app['id']}", "value": str(number)}],
+                   "name": [{"given": [details.get("given", "Test")], "family": details.get("family", "Client")}],
+                   "telecom": [{"system": "email", "value": details.get("email", f"client-{number}@example.org")}]}
+        # The HTTP clients are synchronous; keep the event loop free while they wait.
+        reference = await run_in_threadpool(self._publish, app, patient)
+        mails = await run_in_threadpool(self._fire, app, "client_created", patient)
+        return JSONResponse({"patient": reference, "mails": mails}, status_code=201)
+
+    def _publish(self, app: dict[str, Any], patient: dict[str, Any]) -> str:
+        if self.config["platform"] == "kt2":
+            client = self._kt2_client(app)
+            value = patient["identifier"][0]
+            response = client.fhir("POST", "Patient", json=patient, headers={
+                "If-None-Exist": f"identifier={value['system']}|{value['value']}"})
+            if response.status_code not in (200, 201):
+                raise BadRequest(f"KT 2.0 refused the Patient: {response.status_code} {response.text}", 502)
+            return f"Patient/{response.json()['id']}"
+        patient_id = f"patient-{patient['identifier'][0]['value']}"
+        header = {"resourceType": "MessageHeader", "id": str(uuid.uuid4()),
+                  "timestamp": datetime.now(UTC).isoformat(),
+                  "event": {"system": EVENT_SYSTEM, "code": "CreateOrUpdatePatient"},
+                  "source": {"endpoint": app["id"]}, "data": [{"reference": f"Patient/{patient_id}"}],
+                  "patient": {"reference": f"Patient/{patient_id}"}}
+        bundle = {"resourceType": "Bundle", "type": "message",
+                  "entry": [{"resource": header}, {"resource": {**patient, "id": patient_id}}]}
+        response = httpx.post(f"{self.config['kt13_url']}/kt13/{app['kt13_domain']}/FHIR/Koppeltaal/Mailbox",
+                              json=bundle, headers={"X-Koppeltaal-Application": app["id"]}, timeout=30)
+        if response.status_code != 201:
+            raise BadRequest(f"KT 1.3 refused the message: {response.status_code} {response.text}", 502)
+        return f"Patient/{patient_id}"
+
+    def _kt2_client(self, app: dict[str, Any]) -> Kt2Client:
+        key = (app["domain"], app["id"])
+        if key not in self.clients:
+            kt2 = self.config["kt2"]
+            pem = (Path(kt2["key_dir"]) / app["domain"] / f"{app['id']}.key").read_bytes()
+            self.clients[key] = Kt2Client(kt2["base_url"], app["domain"], app["id"], pem, kt2["ca_file"],
+                                          connect_host=kt2.get("connect_host"))
+        return self.clients[key]
+
+    def _fire(self, app: dict[str, Any], event: str, patient: dict[str, Any]) -> int:
+        sent = 0
+        for trigger in app["triggers"]:
+            if TRIGGER_EVENTS.get(trigger) != event or not self._enabled(app, trigger):
+                continue
+            mail = EmailMessage()
+            mail["From"] = f"no-reply@{app['id']}.example"
+            mail["To"] = patient["telecom"][0]["value"]
+            mail["Subject"] = f"Welkom bij {app['name']}"
+            mail["X-Kt2-Trigger"] = trigger
+            mail.set_content(f"Beste {patient['name'][0]['given'][0]}, welkom. (Synthetisch testbericht.)")
+            outbox = self.state_dir / "outbox" / app["domain"] / app["id"]
+            outbox.mkdir(parents=True, exist_ok=True)
+            (outbox / f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{trigger}.eml").write_bytes(bytes(mail))
+            sent += 1
+        return sent
+
+    def outbox(self, request: Request) -> Response:
+        app = self._app(request)
+        outbox = self.state_dir / "outbox" / app["domain"] / app["id"]
+        files = sorted(outbox.glob("*.eml")) if outbox.exists() else []
+        return JSONResponse({"mails": [f.name for f in files]})
+
+    def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok", "service": "kt2-app-service", "version": __version__,
+                             "platform": self.config["platform"], "applications": len(self.apps)})
+
+
+def create_app() -> Starlette:
+    service = AppService(load_config())
+    base = "/_contract/apps/{domain}/{app}"
+    routes = [
+        Route("/_contract/health", service.health),
+        Route(base + "/triggers", service.triggers),
+        Route(base + "/triggers/{trigger}", service.set_trigger, methods=["PUT"]),
+        Route(base + "/clients", service.register_client, methods=["POST"]),
+        Route(base + "/outbox", service.outbox),
+    ]
+    return Starlette(routes=routes, exception_handlers={BadRequest: bad_request_handler})

@@ -1,0 +1,86 @@
+"""Synthetic KT 1.3 traffic for a domain: clients, practitioners, related persons, activity definitions,
+care plans with activities, status updates and user messages. Reproducible by seed, scaled by the number
+of clients. Every name and identifier is made up (the synthetic identifier system says so); no BSN."""
+
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kt2ref.kt13.messages import EVENT_SYSTEM
+
+SYNTHETIC = "urn:kt2ops:synthetic"
+GIVEN = ("Aafke", "Bram", "Cor", "Daan", "Evi", "Fenna", "Gijs", "Hidde", "Isa", "Joep", "Kiki", "Lotte",
+         "Mees", "Noor", "Olaf", "Pien", "Quinten", "Roos", "Sem", "Tess", "Ulco", "Vera", "Wout", "Yara")
+FAMILY = ("Testmans", "Proefstra", "Voorbeeld", "Fictief", "Nepveld", "Demobos", "Schijnhout", "Synthees")
+MODULES = ("Slaapdagboek", "Piekeren", "Angst de baas", "Stemming", "Ontspanning", "Sociale steun",
+           "Terugvalpreventie", "Gedachten uitdagen", "Beweging", "Zelfbeeld")
+ACTIVITY_STATUSES = ("Available", "InProgress", "Completed")
+START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+
+def generate(domain: str, seed: int, clients: int, applications: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(sender, message bundle) in the order the applications sent them."""
+    rng = random.Random(f"{domain}:{seed}")
+    senders = applications or ["synthetic-app"]
+    clock = [START]
+
+    def message(event: str, resource: dict[str, Any], patient: str | None) -> tuple[str, dict[str, Any]]:
+        clock[0] += timedelta(seconds=rng.randint(1, 90))
+        header = {"resourceType": "MessageHeader", "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                  "timestamp": clock[0].isoformat(), "event": {"system": EVENT_SYSTEM, "code": event},
+                  "source": {"endpoint": sender}, "data": [{"reference": f"{resource['resourceType']}/"
+                                                                          f"{resource['id']}"}]}
+        if patient:
+            header["patient"] = {"reference": patient}
+        return sender, {"resourceType": "Bundle", "type": "message",
+                        "entry": [{"resource": header}, {"resource": resource}]}
+
+    def person(kind: str, number: int) -> dict[str, Any]:
+        return {"resourceType": kind, "id": f"{kind.lower()}-{number:06d}",
+                "identifier": [{"system": f"{SYNTHETIC}:{kind.lower()}", "value": f"{domain}-{number:06d}"}],
+                "name": [{"given": [rng.choice(GIVEN)], "family": rng.choice(FAMILY)}]}
+
+    sender = senders[0]
+    practitioners = [person("Practitioner", n) for n in range(max(2, clients // 20))]
+    for practitioner in practitioners:
+        yield message("CreateOrUpdatePractitioner", practitioner, None)
+    definitions = []
+    for n in range(min(40, 5 + clients // 200)):
+        sender = rng.choice(senders)
+        definition = {"resourceType": "ActivityDefinition", "id": f"activitydefinition-{n:04d}",
+                      "title": f"{MODULES[n % len(MODULES)]} {n // len(MODULES) + 1}", "isActive": True,
+                      "isArchived": rng.random() < 0.1}
+        definitions.append(definition)
+        yield message("CreateOrUpdateActivityDefinition", definition, None)
+    related = 0
+    for n in range(clients):
+        sender = senders[0]
+        patient = person("Patient", n)
+        patient.update(gender=rng.choice(("male", "female", "other")),
+                       birthDate=f"{rng.randint(1940, 2012)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}")
+        ref = f"Patient/{patient['id']}"
+        yield message("CreateOrUpdatePatient", patient, ref)
+        if rng.random() < 0.33:
+            relative = person("RelatedPerson", related)
+            relative["patient"] = {"reference": ref}
+            related += 1
+            yield message("CreateOrUpdateRelatedPerson", relative, ref)
+        activities = [{"id": f"activity-{n:06d}-{a}", "definition": {"reference": "ActivityDefinition/"
+                                                                      + rng.choice(definitions)["id"]},
+                       "status": "Available"} for a in range(rng.randint(1, 4))]
+        plan = {"resourceType": "CarePlan", "id": f"careplan-{n:06d}", "patient": {"reference": ref},
+                "careTeam": [{"reference": "Practitioner/" + rng.choice(practitioners)["id"]}],
+                "activity": activities}
+        yield message("CreateOrUpdateCarePlan", plan, ref)
+        sender = rng.choice(senders)
+        for activity in activities:
+            for status in ACTIVITY_STATUSES[1:rng.randint(1, 3)]:
+                update = {"resourceType": "CarePlanActivityStatus", "id": f"{activity['id']}-{status.lower()}",
+                          "activity": activity["id"], "activityStatus": status}
+                yield message("UpdateCarePlanActivityStatus", update, ref)
+        if rng.random() < 0.5:
+            note = {"resourceType": "UserMessage", "id": f"usermessage-{n:06d}", "subject": "Herinnering",
+                    "content": "Synthetisch bericht: vergeet uw opdracht niet."}
+            yield message("CreateOrUpdateUserMessage", note, ref)

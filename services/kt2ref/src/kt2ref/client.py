@@ -1,0 +1,69 @@
+"""A KT 2.0 application's side of SMART backend services: sign an assertion, get a token, call FHIR.
+Used by the reference application service, the tests and the benchmarks."""
+
+import ssl
+import time
+import uuid
+from typing import Any
+
+import httpx
+import jwt
+
+
+class Kt2Client:
+    """An application of one domain on one environment.
+
+    base_url is the public name (https://acc22.koppeltaal.test), which the token audience and TLS
+    certificate use; connect_host is where to connect when that name is not in DNS (the lab)."""
+
+    def __init__(self, base_url: str, domain: str, client_id: str, private_key_pem: bytes, ca_file: str,
+                 connect_host: str | None = None, algorithm: str = "RS512", timeout: float = 30) -> None:
+        self.public = base_url.rstrip("/")
+        self.hostname = httpx.URL(self.public).host
+        self.domain = domain
+        self.client_id = client_id
+        self.private_key = private_key_pem
+        self.algorithm = algorithm
+        self.connect = f"https://{connect_host}" if connect_host else self.public
+        self.http = httpx.Client(verify=ssl.create_default_context(cafile=ca_file), timeout=timeout)
+        self._token: str | None = None
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.public}/api/v1/{self.domain}/oauth2/token"
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A request to a path under the public name, sent to connect_host with the right SNI and Host."""
+        headers = {"Host": self.hostname, **kwargs.pop("headers", {})}
+        return self.http.request(method, self.connect + path, headers=headers,
+                                 extensions={"sni_hostname": self.hostname}, **kwargs)
+
+    def assertion(self) -> str:
+        now = int(time.time())
+        claims = {"iss": self.client_id, "sub": self.client_id, "aud": self.token_url, "iat": now,
+                  "exp": now + 240, "jti": str(uuid.uuid4())}
+        return jwt.encode(claims, self.private_key, algorithm=self.algorithm)
+
+    def request_token(self) -> httpx.Response:
+        return self.request("POST", f"/api/v1/{self.domain}/oauth2/token", data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": self.assertion()})
+
+    def token(self) -> str:
+        if self._token is None:
+            response = self.request_token()
+            if response.status_code != 200:
+                raise PermissionError(f"token request for {self.client_id} refused: {response.text}")
+            self._token = response.json()["access_token"]
+        return self._token
+
+    def fhir(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A FHIR call relative to the domain's base (e.g. 'Patient?_summary=count'), with the token."""
+        headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/fhir+json",
+                   **kwargs.pop("headers", {})}
+        base = f"/api/v1/{self.domain}/fhir/r4"
+        return self.request(method, f"{base}/{path}" if path else base, headers=headers, **kwargs)
+
+    def close(self) -> None:
+        self.http.close()
