@@ -187,9 +187,8 @@ def main():
         if key is not None:
             public_keys[name] = key.public_key().public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-        if key is not None and cert is not None:
-            if name in issued or name in renewed:
-                writes.append((base, key if name in issued else None, cert))
+        if key is not None and cert is not None and (name in issued or name in renewed):
+            writes.append((base, key if name in issued else None, cert))
     if problems:
         module.fail_json(msg="application credentials refused: " + "; ".join(problems), problems=problems,
                          issued=[], renewed=[])

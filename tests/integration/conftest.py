@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from tests.conftest import run
+from tests.conftest import LAB_INVENTORY, run
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +37,42 @@ def recap(output: str) -> dict[str, dict[str, int]]:
             host, rest = line.split(":", 1)
             counts[host.strip()] = {k: int(v) for k, v in (p.split("=") for p in rest.split())}
     return counts
+
+
+def host_of(lab: list[dict], environment: str) -> dict:
+    return next(h for h in lab if h["environment"] == environment)
+
+
+_CONTRACT_CALL = """
+import json, sys, urllib.request, urllib.error
+method, url, body = sys.argv[1], sys.argv[2], sys.argv[3]
+req = urllib.request.Request(url, method=method, data=body.encode() if body else None,
+                             headers={"Content-Type": "application/json"})
+try:
+    with urllib.request.urlopen(req, timeout=600) as r:
+        print(r.status); print(r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code); print(e.read().decode())
+"""
+
+
+def contract(host: dict, port: int, path: str, method: str = "GET", body: object = None) -> tuple[int, object]:
+    """Call a service's contract on the host's loopback (where only the host itself reaches it)."""
+    proc = run("podman", "exec", host["container"], "python3", "-c", _CONTRACT_CALL, method,
+               f"http://127.0.0.1:{port}{path}", json.dumps(body) if body is not None else "")
+    status, _, text = proc.stdout.partition("\n")
+    try:
+        return int(status), json.loads(text)
+    except ValueError:
+        return int(status), text
+
+
+def kt2_client(lab: list[dict], environment: str, domain: str, app: str, key_environment: str | None = None):
+    """An application of `domain` talking to `environment`, signing with its key of `key_environment`."""
+    from kt2ref.client import Kt2Client
+
+    host = host_of(lab, environment)
+    pki = LAB_INVENTORY / ".pki"
+    key = (pki / (key_environment or environment) / "apps" / domain / f"{app}.key").read_bytes()
+    return Kt2Client(f"https://{environment}.koppeltaal.test", domain, app, key, str(pki / environment / "ca.crt"),
+                     connect_host=host["address"])

@@ -23,6 +23,9 @@ SECURITY_MIRROR = os.environ.get("KT2OPS_DEBIAN_SECURITY_MIRROR", "http://deb.de
 PACKAGES = (
     "systemd", "systemd-sysv", "dbus", "openssh-server", "python3", "python3-apt", "sudo",
     "iproute2", "tzdata", "ca-certificates", "procps", "nftables", "unattended-upgrades", "less",
+    # Preloaded so that every provision and molecule scenario does not download them again; the roles
+    # still install them (a no-op here) for real hosts.
+    "postgresql", "python3-psycopg2", "acl", "nginx",
 )
 
 # Files written into the image, path -> content. Part of the recipe hash.

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,7 +32,8 @@ def database_lifespan(config: dict[str, Any], package: str) -> Callable[[Starlet
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pool = AsyncConnectionPool(config["dsn"], min_size=1, max_size=int(config.get("pool_size", 8)), open=False)
+        pool = AsyncConnectionPool(config["dsn"], min_size=1, max_size=int(config.get("pool_size", 8)), open=False,
+                                   kwargs={"row_factory": dict_row})
         await pool.open(wait=True)
         schema = resources.files(package).joinpath("schema.sql").read_text(encoding="utf-8")
         async with pool.connection() as conn:

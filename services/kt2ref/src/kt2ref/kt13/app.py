@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -58,7 +57,6 @@ class Kt13Server:
         bundle = await json_body(request)
         header = header_of(bundle)
         async with request.app.state.pool.connection() as conn, conn.transaction():
-            conn.row_factory = dict_row
             domain = await self._domain(conn, request.path_params["domain"])
             sender = self._sender(request, domain)
             if not domain["inbound_open"]:
@@ -85,7 +83,6 @@ class Kt13Server:
         except ValueError as error:
             raise BadRequest("_count must be a whole number (1-1000)") from error
         async with request.app.state.pool.connection() as conn, conn.transaction():
-            conn.row_factory = dict_row
             domain = await self._domain(conn, request.path_params["domain"])
             reader = self._sender(request, domain)
             if not domain["processing_on"]:
@@ -122,7 +119,6 @@ class Kt13Server:
         except ValueError as error:
             raise BadRequest("MessageHeader id must be a UUID") from error
         async with request.app.state.pool.connection() as conn, conn.transaction():
-            conn.row_factory = dict_row
             domain = await self._domain(conn, request.path_params["domain"])
             reader = self._sender(request, domain)
             await self._expire_claims(conn, domain["id"])
@@ -152,7 +148,6 @@ class Kt13Server:
         name = request.path_params["domain"]
         wanted = await json_body(request)
         async with request.app.state.pool.connection() as conn, conn.transaction():
-            conn.row_factory = dict_row
             cursor = await conn.execute("SELECT * FROM domains WHERE id = %s FOR UPDATE", (name,))
             row = await cursor.fetchone()
             if row is not None and row["config_hash"] == canonical_hash(wanted):
@@ -170,7 +165,6 @@ class Kt13Server:
     async def delete_domain(self, request: Request) -> Response:
         name = request.path_params["domain"]
         async with request.app.state.pool.connection() as conn, conn.transaction():
-            conn.row_factory = dict_row
             cursor = await conn.execute("SELECT frozen FROM domains WHERE id = %s FOR UPDATE", (name,))
             row = await cursor.fetchone()
             if row is None:
@@ -188,7 +182,6 @@ class Kt13Server:
         kind = request.url.path.rsplit("/", 1)[1]
         names = {"traffic": ("inbound_open", "processing_on"), "freeze": ("frozen",)}[kind]
         async with request.app.state.pool.connection() as conn, conn.transaction():
-            conn.row_factory = dict_row
             row = await self._domain(conn, request.path_params["domain"], lock=True)
             now = {n: row[n] for n in names}
             if request.method == "GET":
@@ -215,7 +208,6 @@ class Kt13Server:
 
     async def depth(self, request: Request) -> Response:
         async with request.app.state.pool.connection() as conn, conn.transaction():
-            conn.row_factory = dict_row
             domain = await self._domain(conn, request.path_params["domain"])
             by_status = await self._depth(conn, domain["id"])
         return JSONResponse({"domain": domain["id"], "by_status": by_status,
@@ -227,17 +219,15 @@ class Kt13Server:
         domain = request.path_params["domain"]
         pool = request.app.state.pool
         async with pool.connection() as conn:
-            conn.row_factory = dict_row
             await self._domain(conn, domain)
 
         async def lines():  # noqa: ANN202 - an async generator of bytes
             async with pool.connection() as conn, conn.transaction(), conn.cursor(name="export") as cursor:
                 await cursor.execute("SELECT seq, id, event, sender, status, retries, received, bundle "
                                      "FROM messages WHERE domain = %s ORDER BY seq", (domain,))
-                async for seq, mid, event, sender, status, retries, received, bundle in cursor:
-                    yield (json.dumps({"seq": seq, "id": str(mid), "event": event, "sender": sender,
-                                       "status": status, "retries": retries, "received": received.isoformat(),
-                                       "bundle": bundle}, separators=(",", ":")) + "\n").encode()
+                async for row in cursor:
+                    line = {**row, "id": str(row["id"]), "received": row["received"].isoformat()}
+                    yield (json.dumps(line, separators=(",", ":")) + "\n").encode()
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
@@ -248,7 +238,6 @@ class Kt13Server:
             raise BadRequest('body must be {"seed": int, "clients": int}')
         spec = {"seed": wanted["seed"], "clients": wanted["clients"]}
         async with request.app.state.pool.connection() as conn, conn.transaction():
-            conn.row_factory = dict_row
             domain = await self._domain(conn, request.path_params["domain"], lock=True)
             if domain["generated"] == spec:
                 return contract_result(False, **spec)

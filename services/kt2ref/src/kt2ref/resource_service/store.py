@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
@@ -19,7 +18,6 @@ from kt2ref.common import BadRequest
 async def tenant(pool: AsyncConnectionPool, domain: str) -> AsyncIterator[AsyncConnection]:
     """A transaction that can only see and change rows of this domain (row-level security)."""
     async with pool.connection() as conn, conn.transaction():
-        conn.row_factory = dict_row
         await conn.execute("SELECT set_config('kt2.domain', %s, true)", (domain,))
         yield conn
 

@@ -290,7 +290,7 @@ class ResourceService:
         async with request.app.state.pool.connection() as conn:
             cursor = await conn.execute("SELECT id, traffic_open FROM domains ORDER BY id")
             rows = await cursor.fetchall()
-        return JSONResponse({"domains": [{"id": d, "traffic_open": t} for d, t in rows]})
+        return JSONResponse({"domains": rows})
 
     async def put_domain(self, request: Request) -> Response:
         domain = request.path_params["domain"]

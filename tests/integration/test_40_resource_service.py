@@ -1,0 +1,242 @@
+"""The KT 2.0 resource service on every environment, as applications see it: HTTPS with the environment's
+own certificate, SMART backend-services tokens, role scopes, resource-origin, If-Match, tenants."""
+
+import socket
+import ssl
+import uuid
+import warnings
+
+import pytest
+
+from tests.conftest import LAB_INVENTORY
+from tests.integration.conftest import contract, host_of, kt2_client
+
+KT2_ENVS = ("acc21", "acc22", "mgr2", "prd2")
+DOMAIN, EHR, MODULE = "ggz-noorderlicht", "noorderlicht-ecd", "mindfit-module"
+ORIGIN = "http://koppeltaal.nl/fhir/StructureDefinition/resource-origin"
+
+
+def _tls_handshake(address: str, hostname: str, cafile: str, version: ssl.TLSVersion | None = None):
+    context = ssl.create_default_context(cafile=cafile)
+    if version:
+        context.minimum_version = context.maximum_version = version
+    with socket.create_connection((address, 443), timeout=5) as raw, \
+            context.wrap_socket(raw, server_hostname=hostname) as tls:
+        return tls.version(), tls.cipher()[0]
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("env", KT2_ENVS)
+def test_https_with_the_environments_own_certificate(provisioned, env):
+    host = host_of(provisioned, env)
+    own_ca = str(LAB_INVENTORY / ".pki" / env / "ca.crt")
+    version, _ = _tls_handshake(host["address"], f"{env}.koppeltaal.test", own_ca)
+    assert version == "TLSv1.3"
+    other = next(e for e in KT2_ENVS if e != env)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        _tls_handshake(host["address"], f"{env}.koppeltaal.test", str(LAB_INVENTORY / ".pki" / other / "ca.crt"))
+
+
+@pytest.mark.lab
+def test_tls_versions_and_ciphers(provisioned):
+    host = host_of(provisioned, "acc22")
+    ca = str(LAB_INVENTORY / ".pki" / "acc22" / "ca.crt")
+    version, cipher = _tls_handshake(host["address"], "acc22.koppeltaal.test", ca, ssl.TLSVersion.TLSv1_2)
+    assert version == "TLSv1.2"
+    assert cipher.startswith("ECDHE-ECDSA-") and ("GCM" in cipher or "CHACHA20" in cipher)
+    with pytest.raises(ssl.SSLError), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.1 is deprecated: that is the point
+        _tls_handshake(host["address"], "acc22.koppeltaal.test", ca, ssl.TLSVersion.TLSv1_1)
+
+
+@pytest.mark.lab
+def test_plain_http_redirects_to_https(provisioned):
+    host = host_of(provisioned, "acc22")
+    with socket.create_connection((host["address"], 80), timeout=5) as conn:
+        conn.sendall(b"GET /api/v1/x HTTP/1.1\r\nHost: acc22.koppeltaal.test\r\nConnection: close\r\n\r\n")
+        answer = conn.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 301") and "Location: https://acc22.koppeltaal.test/api/v1/x" in answer
+
+
+@pytest.mark.lab
+def test_token_signed_with_another_environments_key_is_refused(provisioned):
+    own = kt2_client(provisioned, "prd2", DOMAIN, EHR)
+    assert own.request_token().status_code == 200
+    foreign = kt2_client(provisioned, "prd2", DOMAIN, EHR, key_environment="acc22")
+    refused = foreign.request_token()
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "invalid_client"
+    assert "not signed with the key registered for noorderlicht-ecd on this environment" in \
+        refused.json()["error_description"]
+
+
+@pytest.mark.lab
+def test_token_scopes_follow_the_role(provisioned):
+    token = kt2_client(provisioned, "acc22", DOMAIN, MODULE).request_token().json()
+    scopes = token["scope"].split()
+    assert "system/Patient.rs" in scopes
+    assert any(s.startswith("system/Task.rsu?resource-origin=Device/") for s in scopes)
+    assert not any(s.startswith("system/Patient.") and "u" in s.split(".")[1] for s in scopes)
+
+
+def _patient(identifier: str, **extra) -> dict:
+    return {"resourceType": "Patient", "active": True, "identifier": [{"system": "urn:test", "value": identifier}],
+            "name": [{"family": "Testmans"}], **extra}
+
+
+@pytest.mark.lab
+def test_create_read_update_delete_with_origin_and_if_match(provisioned):
+    app = kt2_client(provisioned, "acc22", DOMAIN, EHR)
+    created = app.fhir("POST", "Patient", json=_patient(uuid.uuid4().hex))
+    assert created.status_code == 201, created.text
+    patient = created.json()
+    origin = next(e for e in patient["extension"] if e["url"] == ORIGIN)["valueReference"]["reference"]
+    assert origin.startswith("Device/")
+    again = app.fhir("POST", "Patient", json=_patient(uuid.uuid4().hex, extension=[
+        {"url": ORIGIN, "valueReference": {"reference": "Device/someone-else"}}])).json()
+    assert [e["valueReference"]["reference"] for e in again["extension"] if e["url"] == ORIGIN] == [origin]
+    path = f"Patient/{patient['id']}"
+    assert app.fhir("GET", path).json()["meta"]["versionId"] == "1"
+
+    changed = {**patient, "active": False}
+    missing = app.fhir("PUT", path, json=changed)
+    assert missing.status_code == 428 and "If-Match is required" in missing.text
+    stale = app.fhir("PUT", path, json=changed, headers={"If-Match": 'W/"7"'})
+    assert stale.status_code == 412
+    updated = app.fhir("PUT", path, json=changed, headers={"If-Match": 'W/"1"'})
+    assert updated.status_code == 200 and updated.json()["meta"]["versionId"] == "2"
+    assert updated.headers["ETag"] == 'W/"2"'
+
+    refused = app.fhir("DELETE", path)
+    assert refused.status_code == 403 and "does not allow 'd' on Patient" in refused.text
+
+
+@pytest.mark.lab
+def test_logical_delete(provisioned):
+    app = kt2_client(provisioned, "acc22", "jeugdzorg-delta", "delta-ecd")  # role ehr of delta may delete
+    patient = app.fhir("POST", "Patient", json=_patient(uuid.uuid4().hex)).json()
+    value = patient["identifier"][0]["value"]
+    assert app.fhir("DELETE", f"Patient/{patient['id']}").status_code == 204
+    gone = app.fhir("GET", f"Patient/{patient['id']}")
+    assert gone.status_code == 410 and "was deleted" in gone.text
+    assert app.fhir("GET", f"Patient?identifier=urn:test|{value}&_summary=count").json()["total"] == 0
+
+
+@pytest.mark.lab
+def test_conditional_create_search_count_and_last_updated(provisioned):
+    app = kt2_client(provisioned, "acc22", DOMAIN, EHR)
+    value = uuid.uuid4().hex
+    condition = {"If-None-Exist": f"identifier=urn:test|{value}"}
+    first = app.fhir("POST", "Patient", json=_patient(value), headers=condition)
+    again = app.fhir("POST", "Patient", json=_patient(value), headers=condition)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    count = app.fhir("GET", f"Patient?identifier=urn:test|{value}&_summary=count").json()
+    assert count["total"] == 1 and "entry" not in count
+    since = first.json()["meta"]["lastUpdated"]
+    later = app.fhir("GET", "Patient", params={"_lastUpdated": f"ge{since}", "_summary": "count"}).json()["total"]
+    assert later >= 1
+    future = app.fhir("GET", "Patient", params={"_lastUpdated": "gt2999-01-01", "_summary": "count"}).json()
+    assert future["total"] == 0
+    unknown = app.fhir("GET", "Patient?name=x")
+    assert unknown.status_code == 400 and "search parameter 'name' is not supported" in unknown.text
+
+
+@pytest.mark.lab
+def test_transaction_bundle_is_all_or_nothing(provisioned):
+    app = kt2_client(provisioned, "acc22", DOMAIN, EHR)
+    before = app.fhir("GET", "Task?_summary=count").json()["total"]
+    value = uuid.uuid4().hex
+    task = {"resourceType": "Task", "status": "ready", "intent": "order", "for": {"reference": "urn:uuid:p1"}}
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:t1", "resource": task, "request": {"method": "POST", "url": "Task"}},
+        {"fullUrl": "urn:uuid:p1", "resource": _patient(value), "request": {"method": "POST", "url": "Patient"}},
+    ]}
+    answer = app.fhir("POST", "", json=bundle)
+    assert answer.status_code == 200, answer.text
+    locations = [e["response"]["location"] for e in answer.json()["entry"]]
+    stored_task = app.fhir("GET", locations[0]).json()
+    assert stored_task["for"]["reference"] == locations[1]
+    assert app.fhir("GET", "Task?_summary=count").json()["total"] == before + 1
+
+    broken = {**bundle, "entry": [bundle["entry"][1] | {"resource": _patient(uuid.uuid4().hex)},
+                                  {"resource": {"resourceType": "Task", "status": "ready"},
+                                   "request": {"method": "POST", "url": "Task"}}]}
+    refused = app.fhir("POST", "", json=broken)
+    assert refused.status_code == 400
+    assert "Bundle.entry[1]: invalid Task: Task.intent" in refused.text
+    assert app.fhir("GET", "Task?_summary=count").json()["total"] == before + 1
+
+
+@pytest.mark.lab
+def test_invalid_resource_is_refused_and_nothing_is_stored(provisioned):
+    app = kt2_client(provisioned, "acc22", DOMAIN, EHR)
+    before = app.fhir("GET", "Patient?_summary=count").json()["total"]
+    bad = app.fhir("POST", "Patient", json=_patient("x", birthDate="31-12-1999"))
+    assert bad.status_code == 400 and "Patient.birthDate" in bad.text
+    wrong_type = app.fhir("POST", "Patient", json={"resourceType": "Task"})
+    assert wrong_type.status_code == 400 and "does not match the URL's 'Patient'" in wrong_type.text
+    assert app.fhir("GET", "Patient?_summary=count").json()["total"] == before
+
+
+@pytest.mark.lab
+def test_role_scope_limits_what_an_application_may_change(provisioned):
+    ehr = kt2_client(provisioned, "acc22", DOMAIN, EHR)
+    module = kt2_client(provisioned, "acc22", DOMAIN, MODULE)
+    patient = ehr.fhir("POST", "Patient", json=_patient(uuid.uuid4().hex)).json()
+    task = ehr.fhir("POST", "Task", json={"resourceType": "Task", "status": "ready", "intent": "order",
+                                          "for": {"reference": f"Patient/{patient['id']}"}}).json()
+    assert module.fhir("GET", f"Patient/{patient['id']}").status_code == 200  # Patient.rs, scope all
+    no_update = module.fhir("PUT", f"Patient/{patient['id']}", json=patient, headers={"If-Match": 'W/"1"'})
+    assert no_update.status_code == 403 and "does not allow 'u' on Patient" in no_update.text
+    not_own = module.fhir("PUT", f"Task/{task['id']}", json=task, headers={"If-Match": 'W/"1"'})
+    assert not_own.status_code == 403 and "was not created by mindfit-module" in not_own.text
+    assert ehr.fhir("POST", "ActivityDefinition", json={"resourceType": "ActivityDefinition",
+                                                         "status": "active"}).status_code == 403
+
+
+@pytest.mark.lab
+def test_a_domain_cannot_see_another_domains_data(provisioned):
+    noorderlicht = kt2_client(provisioned, "acc22", DOMAIN, EHR)
+    delta = kt2_client(provisioned, "acc22", "jeugdzorg-delta", "delta-ecd")
+    value = uuid.uuid4().hex
+    patient = noorderlicht.fhir("POST", "Patient", json=_patient(value)).json()
+    assert delta.fhir("GET", f"Patient/{patient['id']}").status_code == 404
+    assert delta.fhir("GET", f"Patient?identifier=urn:test|{value}&_summary=count").json()["total"] == 0
+    # A token of one domain does not open another domain's URL.
+    stolen = delta.request("GET", f"/api/v1/{DOMAIN}/fhir/r4/Patient/{patient['id']}",
+                           headers={"Authorization": f"Bearer {delta.token()}"})
+    assert stolen.status_code == 403 and "this access token is for domain jeugdzorg-delta" in stolen.text
+
+
+@pytest.mark.lab
+def test_traffic_closed_per_domain_through_the_contract(provisioned):
+    host = host_of(provisioned, "mgr2")
+    app = kt2_client(provisioned, "mgr2", DOMAIN, EHR)
+    other = kt2_client(provisioned, "mgr2", "jeugdzorg-delta", "delta-ecd")
+    assert contract(host, 8080, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"open": False})[1]["changed"]
+    try:
+        closed = app.request_token()
+        assert closed.status_code == 503 and "closed for traffic" in closed.text
+        assert other.fhir("GET", "Patient?_summary=count").status_code == 200
+        again = contract(host, 8080, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"open": False})[1]
+        assert again["changed"] is False
+    finally:
+        contract(host, 8080, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"open": True})
+    assert app.fhir("GET", "Patient?_summary=count").status_code == 200
+
+
+@pytest.mark.lab
+def test_counts_and_hash_total_follow_the_data(provisioned):
+    host = host_of(provisioned, "prd2")
+    app = kt2_client(provisioned, "prd2", "jeugdzorg-delta", "delta-ecd")
+    before = contract(host, 8080, "/_contract/domains/jeugdzorg-delta/totals")[1]
+    created = app.fhir("POST", "Patient", json=_patient(uuid.uuid4().hex)).json()
+    after = contract(host, 8080, "/_contract/domains/jeugdzorg-delta/totals")[1]
+    assert after["counts"]["Patient"] == before["counts"].get("Patient", 0) + 1
+    assert after["counts"]["Patient"] == app.fhir("GET", "Patient?_summary=count").json()["total"]
+    assert after["hash_total"] != before["hash_total"]
+    app.fhir("PUT", f"Patient/{created['id']}", json={**created, "active": False}, headers={"If-Match": 'W/"1"'})
+    changed = contract(host, 8080, "/_contract/domains/jeugdzorg-delta/totals")[1]
+    assert changed["counts"] == after["counts"] and changed["hash_total"] != after["hash_total"]
+    assert contract(host, 8080, "/_contract/domains/jeugdzorg-delta/totals")[1] == changed

@@ -1,0 +1,186 @@
+"""The KT 1.3 server on kt13: mailbox posts over HTTPS, GetNextNewAndClaim with processing statuses and
+claim timeout, queue depth, traffic control, the freeze flag, ordered export and the generator."""
+
+import json
+import ssl
+import time
+import uuid
+
+import httpx
+import pytest
+
+from tests.conftest import LAB_INVENTORY
+from tests.integration.conftest import contract, host_of
+
+DOMAIN = "NOORDERLICHT"
+SENDER, READER = "noorderlicht-ecd", "mindfit-module"
+
+
+class Kt13:
+    """An application of the domain, over nginx and TLS on the kt13 host."""
+
+    def __init__(self, lab, application):
+        self.host = host_of(lab, "kt13")
+        context = ssl.create_default_context(cafile=str(LAB_INVENTORY / ".pki" / "kt13" / "ca.crt"))
+        self.http = httpx.Client(verify=context, timeout=30)
+        self.application = application
+
+    def call(self, method, path, **kwargs):
+        return self.http.request(method, f"https://{self.host['address']}/kt13/{DOMAIN}/FHIR/Koppeltaal/{path}",
+                                 headers={"Host": "kt13.koppeltaal.test", "X-Koppeltaal-Application": self.application},
+                                 extensions={"sni_hostname": "kt13.koppeltaal.test"}, **kwargs)
+
+    def post(self, patient, event="CreateOrUpdatePatient"):
+        header = {"resourceType": "MessageHeader", "id": str(uuid.uuid4()),
+                  "event": {"system": "http://koppeltaal.nl/fhir/message-event", "code": event},
+                  "data": [{"reference": patient}], "patient": {"reference": patient}}
+        bundle = {"resourceType": "Bundle", "type": "message",
+                  "entry": [{"resource": header}, {"resource": {"resourceType": "Patient", "id": patient}}]}
+        return header["id"], self.call("POST", "Mailbox", json=bundle)
+
+    def claim(self, patient):
+        return self.call("GET", "MessageHeader/_search", params={
+            "_query": "MessageHeader.GetNextNewAndClaim", "patient": patient, "_count": 10})
+
+    def settle(self, message_id, status):
+        return self.call("PUT", f"MessageHeader/{message_id}/_status", json={"status": status})
+
+
+def _export(host, domain):
+    """The domain's messages, from the contract's JSON-lines export."""
+    status, text = contract(host, 8090, f"/_contract/domains/{domain}/export")
+    assert status == 200
+    return [json.loads(line) for line in (text if isinstance(text, str) else json.dumps(text)).splitlines() if line]
+
+
+def _status(host, message_id):
+    return next(m["status"] for m in _export(host, DOMAIN) if m["id"] == message_id)
+
+
+@pytest.mark.lab
+def test_post_claim_and_settle(provisioned):
+    sender, reader = Kt13(provisioned, SENDER), Kt13(provisioned, READER)
+    patient = f"Patient/test-{uuid.uuid4().hex[:8]}"
+    message_id, posted = sender.post(patient)
+    assert posted.status_code == 201, posted.text
+    assert sender.claim(patient).json()["total"] == 0  # a sender does not read its own messages
+    claimed = reader.claim(patient).json()
+    assert claimed["total"] == 1
+    assert claimed["entry"][0]["resource"]["entry"][0]["resource"]["id"] == message_id
+    assert reader.claim(patient).json()["total"] == 0  # claimed: no longer New
+    depth = contract(sender.host, 8090, f"/_contract/domains/{DOMAIN}/depth")[1]
+    assert depth["in_flight"] >= 1
+    assert reader.settle(message_id, "Success").json()["status"] == "Success"
+    assert reader.settle(message_id, "Success").status_code == 409
+
+
+@pytest.mark.lab
+def test_failed_five_times_is_maximum_retries_exceeded(provisioned):
+    sender, reader = Kt13(provisioned, SENDER), Kt13(provisioned, READER)
+    patient = f"Patient/test-{uuid.uuid4().hex[:8]}"
+    message_id, _ = sender.post(patient)
+    statuses = []
+    for _ in range(5):
+        assert reader.claim(patient).json()["total"] == 1
+        statuses.append(reader.settle(message_id, "Failed").json()["status"])
+    assert statuses == ["New"] * 4 + ["MaximumRetriesExceeded"]
+    assert reader.claim(patient).json()["total"] == 0
+
+
+@pytest.mark.lab
+def test_new_version_replaces_an_unread_one(provisioned):
+    sender, reader = Kt13(provisioned, SENDER), Kt13(provisioned, READER)
+    patient = f"Patient/test-{uuid.uuid4().hex[:8]}"
+    first, _ = sender.post(patient)
+    second, _ = sender.post(patient)
+    claimed = reader.claim(patient).json()
+    assert [e["resource"]["entry"][0]["resource"]["id"] for e in claimed["entry"]] == [second]
+    assert _status(sender.host, first) == "ReplacedByNewVersion"
+
+
+@pytest.mark.lab
+def test_claim_times_out_back_to_new(provisioned):
+    sender, reader = Kt13(provisioned, SENDER), Kt13(provisioned, READER)
+    patient = f"Patient/test-{uuid.uuid4().hex[:8]}"
+    sender.post(patient)
+    assert reader.claim(patient).json()["total"] == 1
+    time.sleep(6)  # the lab's claim timeout is 5 s (inventories/lab/group_vars/kt13.yml)
+    assert reader.claim(patient).json()["total"] == 1
+
+
+@pytest.mark.lab
+def test_traffic_control_per_domain(provisioned):
+    sender, reader = Kt13(provisioned, SENDER), Kt13(provisioned, READER)
+    host = sender.host
+    url = f"/_contract/domains/{DOMAIN}/traffic"
+    assert contract(host, 8090, url, "PUT", {"inbound_open": False})[1]["changed"]
+    try:
+        _, refused = sender.post(f"Patient/test-{uuid.uuid4().hex[:8]}")
+        assert refused.status_code == 503
+        assert f"inbound traffic for domain {DOMAIN} is stopped" in refused.text
+        assert reader.claim("Patient/none").status_code == 200  # processing still on
+        contract(host, 8090, url, "PUT", {"processing_on": False})
+        stopped = reader.claim("Patient/none")
+        assert stopped.status_code == 503 and "processing for domain" in stopped.text
+        other = contract(host, 8090, "/_contract/domains/JZDELTA/traffic")[1]
+        assert other == {"inbound_open": True, "processing_on": True}
+    finally:
+        contract(host, 8090, url, "PUT", {"inbound_open": True, "processing_on": True})
+    assert sender.post(f"Patient/test-{uuid.uuid4().hex[:8]}")[1].status_code == 201
+
+
+@pytest.mark.lab
+def test_frozen_domain_refuses_configuration_changes(provisioned):
+    host = host_of(provisioned, "kt13")
+    assert contract(host, 8090, f"/_contract/domains/{DOMAIN}/freeze", "PUT", {"frozen": True})[1]["changed"]
+    try:
+        status, answer = contract(host, 8090, f"/_contract/domains/{DOMAIN}", "PUT",
+                                  {"name": "changed", "applications": {}})
+        assert status == 409 and "is frozen (runbook L.1)" in json.dumps(answer)
+        assert contract(host, 8090, f"/_contract/domains/{DOMAIN}", "DELETE")[0] == 409
+    finally:
+        contract(host, 8090, f"/_contract/domains/{DOMAIN}/freeze", "PUT", {"frozen": False})
+
+
+@pytest.mark.lab
+def test_export_is_in_original_order_and_complete(provisioned):
+    host = host_of(provisioned, "kt13")
+    messages = _export(host, "JZDELTA")
+    depth = contract(host, 8090, "/_contract/domains/JZDELTA/depth")[1]
+    assert len(messages) == depth["total"] > 0
+    assert [m["seq"] for m in messages] == sorted(m["seq"] for m in messages)
+    timestamps = [m["bundle"]["entry"][0]["resource"]["timestamp"] for m in messages]
+    assert timestamps == sorted(timestamps)
+
+
+@pytest.mark.lab
+def test_generator_is_reproducible_by_seed(provisioned):
+    host = host_of(provisioned, "kt13")
+    config = {"name": "generator test", "applications": {"app-a": {"name": "A"}, "app-b": {"name": "B"}}}
+
+    def fill(name, seed):
+        contract(host, 8090, f"/_contract/domains/{name}", "PUT", config)
+        status, answer = contract(host, 8090, f"/_contract/domains/{name}/generate", "POST",
+                                  {"seed": seed, "clients": 40})
+        assert status == 200 and answer["changed"], answer
+        return [(m["event"], m["sender"], m["bundle"]) for m in _export(host, name)]
+
+    def remove(name):
+        contract(host, 8090, f"/_contract/domains/{name}", "DELETE")
+
+    try:
+        first = fill("GENTEST", 7)
+        remove("GENTEST")
+        second = fill("GENTEST", 7)
+        remove("GENTEST")
+        other = fill("GENTEST", 8)
+        assert first == second
+        assert first != other
+        events = {event for event, _, _ in first}
+        assert {"CreateOrUpdatePatient", "CreateOrUpdatePractitioner", "CreateOrUpdateRelatedPerson",
+                "CreateOrUpdateActivityDefinition", "CreateOrUpdateCarePlan", "UpdateCarePlanActivityStatus",
+                "CreateOrUpdateUserMessage"} <= events
+        again = contract(host, 8090, "/_contract/domains/GENTEST/generate", "POST", {"seed": 8, "clients": 40})
+        assert again[1]["changed"] is False
+    finally:
+        remove("GENTEST")

@@ -1,0 +1,53 @@
+"""The reference application service: new clients reach the platform, and the welcome-mail trigger
+writes to the outbox only while it is switched on (through the contract)."""
+
+import uuid
+
+import pytest
+
+from tests.integration.conftest import contract, host_of, kt2_client
+
+CASES = [("acc22", "ggz-noorderlicht", "noorderlicht-ecd"), ("kt13", "ggz-noorderlicht", "noorderlicht-ecd")]
+
+
+def _outbox(host, domain, app):
+    return contract(host, 8070, f"/_contract/apps/{domain}/{app}/outbox")[1]["mails"]
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize(("env", "domain", "app"), CASES)
+def test_welcome_mail_only_while_the_trigger_is_on(provisioned, env, domain, app):
+    host = host_of(provisioned, env)
+    base = f"/_contract/apps/{domain}/{app}"
+    before = len(_outbox(host, domain, app))
+    status, answer = contract(host, 8070, base + "/clients", "POST", {"given": "Evi", "number": uuid.uuid4().hex})
+    assert status == 201, answer
+    assert answer["mails"] == 1 and len(_outbox(host, domain, app)) == before + 1
+
+    assert contract(host, 8070, base + "/triggers/welcome_mail", "PUT", {"enabled": False})[1]["changed"]
+    try:
+        assert contract(host, 8070, base + "/triggers", "GET")[1] == {"welcome_mail": False}
+        status, answer = contract(host, 8070, base + "/clients", "POST", {"number": uuid.uuid4().hex})
+        assert status == 201 and answer["mails"] == 0
+        assert len(_outbox(host, domain, app)) == before + 1
+    finally:
+        contract(host, 8070, base + "/triggers/welcome_mail", "PUT", {"enabled": True})
+
+
+@pytest.mark.lab
+def test_new_client_reaches_kt2_with_the_applications_origin(provisioned):
+    host = host_of(provisioned, "acc22")
+    number = uuid.uuid4().hex
+    answer = contract(host, 8070, "/_contract/apps/ggz-noorderlicht/noorderlicht-ecd/clients", "POST",
+                      {"number": number})[1]
+    reader = kt2_client(provisioned, "acc22", "ggz-noorderlicht", "mindfit-module")
+    patient = reader.fhir("GET", answer["patient"]).json()
+    assert patient["identifier"][0]["value"] == number
+
+
+@pytest.mark.lab
+def test_unknown_trigger_is_refused(provisioned):
+    host = host_of(provisioned, "acc22")
+    status, answer = contract(host, 8070, "/_contract/apps/ggz-noorderlicht/mindfit-module/triggers/welcome_mail",
+                              "PUT", {"enabled": False})
+    assert status == 404 and "has no trigger function 'welcome_mail'" in str(answer)
