@@ -76,3 +76,14 @@ def kt2_client(lab: list[dict], environment: str, domain: str, app: str, key_env
     key = (pki / (key_environment or environment) / "apps" / domain / f"{app}.key").read_bytes()
     return Kt2Client(f"https://{environment}.koppeltaal.test", domain, app, key, str(pki / environment / "ca.crt"),
                      connect_host=host["address"])
+
+
+@pytest.fixture
+def lab_inventory_copy(tmp_path):
+    """A private copy of the lab inventory that still reaches the lab hosts (connection file and PKI
+    included), to break at will without touching the real one."""
+    import shutil
+
+    target = tmp_path / "lab"
+    shutil.copytree(LAB_INVENTORY, target, ignore=shutil.ignore_patterns(".lab"))
+    return target

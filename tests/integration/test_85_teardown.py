@@ -1,0 +1,57 @@
+"""teardown.yml: asks for confirmation, refuses production unless allowed, removes an environment's
+services and data, and provision.yml brings it back."""
+
+import socket
+
+import pytest
+
+from tests.conftest import LAB_INVENTORY, run
+from tests.integration.conftest import host_of, kt2_client, playbook, recap
+
+
+def _port_open(address: str, port: int) -> bool:
+    try:
+        socket.create_connection((address, port), timeout=3).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.lab
+def test_teardown_needs_confirmation(provisioned):
+    proc = playbook("playbooks/teardown.yml", "-l", "acc21.lab")
+    assert proc.returncode != 0 and "teardown of acc21 not confirmed" in proc.stdout
+    assert _port_open(host_of(provisioned, "acc21")["address"], 443)
+
+
+@pytest.mark.lab
+def test_production_is_refused_without_the_extra_variable(provisioned):
+    proc = playbook("playbooks/teardown.yml", "-l", "prd2.lab", "-e", "kt2_teardown_confirm=prd2")
+    assert proc.returncode != 0
+    assert "prd2 holds production data: tearing it down needs -e kt2_teardown_allow_production=true" in proc.stdout
+    assert _port_open(host_of(provisioned, "prd2")["address"], 443)
+
+
+@pytest.mark.lab
+def test_teardown_removes_services_and_data_and_provision_brings_it_back(provisioned):
+    host = host_of(provisioned, "acc21")
+    proc = playbook("playbooks/teardown.yml", "-l", "acc21.lab", "-e", "kt2_teardown_confirm=acc21")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert not _port_open(host["address"], 443)
+    units = run("podman", "exec", host["container"], "systemctl", "list-unit-files", "kt2-*", check=False).stdout
+    assert "kt2-resource-service" not in units
+    leftovers = run("podman", "exec", host["container"], "ls", "/var/lib/kt2ref", "/etc/kt2ops", check=False)
+    assert leftovers.returncode != 0
+    run("podman", "exec", host["container"], "systemctl", "start", "postgresql")
+    databases = run("podman", "exec", host["container"], "runuser", "-u", "postgres", "--", "psql", "-XAtc",
+                    "SELECT datname FROM pg_database").stdout.split()
+    run("podman", "exec", host["container"], "systemctl", "stop", "postgresql")
+    assert "kt2_acc21" not in databases
+    assert not (LAB_INVENTORY / ".pki" / "acc21").exists()
+    again = playbook("playbooks/teardown.yml", "-l", "acc21.lab", "-e", "kt2_teardown_confirm=acc21")
+    assert again.returncode == 0 and recap(again.stdout)["acc21.lab"]["changed"] == 0
+
+    proc = playbook("playbooks/provision.yml", "-l", "acc21.lab")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    app = kt2_client(provisioned, "acc21", "ggz-noorderlicht", "noorderlicht-ecd")
+    assert app.fhir("GET", "Patient?_summary=count").json()["total"] == 0
