@@ -1,0 +1,54 @@
+"""Pure parts of the reference services: the synthetic-data generator and the scope rules."""
+
+import json
+
+import pytest
+
+from kt2ref.common import BadRequest
+from kt2ref.kt13.generator import generate
+from kt2ref.kt13.messages import EVENTS, header_of
+from kt2ref.resource_service.auth import Grant, role_scopes
+from kt2ref.resource_service.fhir import validate
+
+
+def _messages(seed, clients, domain="D"):
+    return [json.dumps(m, sort_keys=True) for m in generate(domain, seed, clients, ["a", "b"])]
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    assert _messages(5, 30) == _messages(5, 30)
+    assert _messages(5, 30) != _messages(6, 30)
+
+
+def test_scales_with_clients_and_uses_only_kt13_events():
+    small, large = list(generate("D", 1, 20, ["a"])), list(generate("D", 1, 200, ["a"]))
+    assert len(large) > 5 * len(small)
+    for _, bundle in small:
+        assert header_of(bundle)["event"]["code"] in EVENTS
+
+
+def test_no_real_identifiers():
+    for _, bundle in generate("D", 1, 50, ["a"]):
+        for identifier in bundle["entry"][1]["resource"].get("identifier", []):
+            assert identifier["system"].startswith("urn:kt2ops:synthetic")
+
+
+def test_role_scopes_limit_own_resources_to_the_device():
+    role = {"permissions": [{"resource": "Patient", "operations": ["read"], "scope": "all"},
+                            {"resource": "Task", "operations": ["create", "read", "update"], "scope": "own"}]}
+    assert role_scopes(role, "dev1") == ["system/Patient.rs", "system/Task.crsu?resource-origin=Device/dev1"]
+
+
+def test_grant_reach():
+    grant = Grant("app", "dev1", (("Patient", "rs", None), ("Task", "crsu", "Device/dev1")))
+    assert grant.reach("Patient", "r") == "all"
+    assert grant.reach("Task", "u") == "Device/dev1"
+    with pytest.raises(BadRequest, match="does not allow 'u' on Patient"):
+        grant.reach("Patient", "u")
+
+
+def test_validation_names_the_element():
+    with pytest.raises(BadRequest, match="Task.intent"):
+        validate({"resourceType": "Task", "status": "ready"})
+    with pytest.raises(BadRequest, match="not supported"):
+        validate({"resourceType": "Observation"})
