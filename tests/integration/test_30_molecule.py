@@ -1,5 +1,5 @@
 """Every role's molecule scenario: create, converge, idempotence, verify, destroy (podman, testinfra).
-The scenarios run three at a time (each in its own container); every role's result is its own test."""
+The scenarios run four at a time (each in its own container); every role's result is its own test."""
 
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import ROOT, run
 
 ROLES = sorted(p.parents[2].name for p in ROOT.glob("roles/*/molecule/default/molecule.yml"))
-PARALLEL = 3
+PARALLEL = 4
 
 
 def test_every_role_has_a_scenario():
