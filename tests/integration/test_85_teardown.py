@@ -51,6 +51,13 @@ def test_teardown_removes_services_and_data_and_provision_brings_it_back(provisi
     again = playbook("playbooks/teardown.yml", "-l", "acc21.lab", "-e", "kt2_teardown_confirm=acc21")
     assert again.returncode == 0 and recap(again.stdout)["acc21.lab"]["changed"] == 0
 
+    # Check mode on the empty environment: it shows the work and does none of it.
+    planned = playbook("playbooks/provision.yml", "-l", "acc21.lab", "--check")
+    assert planned.returncode == 0, planned.stdout[-3000:]
+    assert recap(planned.stdout)["acc21.lab"]["changed"] > 0
+    assert not _port_open(host["address"], 443)
+    assert not (LAB_INVENTORY / ".pki" / "acc21" / "ca.key").exists()
+
     proc = playbook("playbooks/provision.yml", "-l", "acc21.lab")
     assert proc.returncode == 0, proc.stdout[-3000:]
     app = kt2_client(provisioned, "acc21", "ggz-noorderlicht", "noorderlicht-ecd")
