@@ -81,3 +81,24 @@ def test_provision_second_run_and_check_mode_change_nothing(provisioned):
         proc = playbook("playbooks/provision.yml", *args)
         assert proc.returncode == 0, proc.stdout[-3000:]
         _nothing_changed(proc.stdout)
+
+
+@pytest.mark.lab
+def test_domain_marked_absent_is_removed_with_its_data(provisioned, lab_inventory_copy):
+    host = host_of(provisioned, "acc21")
+    delta = kt2_client(provisioned, "acc21", "jeugdzorg-delta", "delta-ecd")
+    delta.fhir("POST", "Patient", json={"resourceType": "Patient", "active": True}).raise_for_status()
+    domain_file = lab_inventory_copy / "domains" / "jeugdzorg-delta.yml"
+    domain_file.write_text(domain_file.read_text().replace("state: present", "state: absent"))
+    try:
+        proc = playbook("-i", str(lab_inventory_copy), "playbooks/domains.yml", "-l", "acc21.lab", "--diff")
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert recap(proc.stdout)["acc21.lab"]["changed"] > 0
+        domains = [d["id"] for d in contract(host, 8080, "/_contract/domains")[1]["domains"]]
+        assert domains == ["ggz-noorderlicht"]
+        assert contract(host, 8080, "/_contract/domains/jeugdzorg-delta/totals")[0] == 404
+    finally:
+        restored = playbook("playbooks/domains.yml", "-l", "acc21.lab")
+    assert restored.returncode == 0, restored.stdout[-3000:]
+    assert contract(host, 8080, "/_contract/domains/jeugdzorg-delta/totals")[1]["counts"] == {
+        "Device": 2, "Endpoint": 2, "Organization": 1}
