@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from kt2ref.common import BadRequest
 from kt2ref.kt13.generator import generate
 from kt2ref.kt13.messages import EVENTS, header_of
@@ -48,7 +47,7 @@ def test_grant_reach():
 
 
 def test_validation_names_the_element():
-    with pytest.raises(BadRequest, match="Task.intent"):
+    with pytest.raises(BadRequest, match=r"Task\.intent"):
         validate({"resourceType": "Task", "status": "ready"})
     with pytest.raises(BadRequest, match="not supported"):
         validate({"resourceType": "Observation"})
