@@ -5,6 +5,7 @@ nothing but python3 and reach no package index. Named after a hash of its recipe
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -17,6 +18,8 @@ from kt2ops.paths import PROJECT_ROOT
 SOURCE = PROJECT_ROOT / "services" / "kt2ref"
 OUTPUT = PROJECT_ROOT / "build" / "artifacts"
 TARGET = ("--platform", "manylinux2014_x86_64", "--python-version", "3.11", "--implementation", "cp")
+NOT_SOURCE = ("__pycache__", "*.egg-info", "build", "dist")
+"""Left behind by builds and imports; never part of the recipe."""
 
 
 class ArtifactError(Exception):
@@ -25,8 +28,9 @@ class ArtifactError(Exception):
 
 def source_hash() -> str:
     digest = hashlib.sha256(" ".join(TARGET).encode())
-    for path in sorted(p for p in SOURCE.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                       and ".egg-info" not in str(p)):
+    ignored = shutil.ignore_patterns(*NOT_SOURCE)
+    for path in sorted(p for p in SOURCE.rglob("*") if p.is_file()
+                       and not any(ignored("", [part]) for part in p.relative_to(SOURCE).parts)):
         digest.update(str(path.relative_to(SOURCE)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -43,9 +47,11 @@ def build(progress: Callable[[str], None] = print) -> Path:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     progress(f"building {path.name}")
     with tempfile.TemporaryDirectory(prefix="kt2ref-") as tmp:
-        wheels, tree = Path(tmp) / "wheels", Path(tmp) / "tree"
+        wheels, tree, source = Path(tmp) / "wheels", Path(tmp) / "tree", Path(tmp) / "source"
+        # Built from a copy: setuptools writes build/ into the tree it builds, which must stay clean.
+        shutil.copytree(SOURCE, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
         pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-        _run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(SOURCE)], "building the kt2ref wheel")
+        _run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(source)], "building the kt2ref wheel")
         wheel = next(wheels.glob("kt2ref-*.whl"))
         _run([*pip, "install", "--target", str(tree / "lib"), "--only-binary=:all:", *TARGET, str(wheel)],
              "collecting the dependencies")

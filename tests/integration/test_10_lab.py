@@ -2,6 +2,7 @@
 
 import ipaddress
 import itertools
+import json
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -83,3 +84,14 @@ def test_status_fails_when_a_host_is_down(lab):
 def test_setup_put_podman_on_runc():
     assert shutil.which("podman") and os.path.exists("/etc/containers/containers.conf.d/50-kt2ops.conf")
     assert run("podman", "info", "--format", "{{.Host.OCIRuntime.Name}}").stdout.strip() == "runc"
+
+
+def test_lab_up_recreates_a_host_it_cannot_start(lab):
+    # A paused container refuses `podman start` ("container state improper"), as a container left
+    # half-stopped does; lab up must bring the host back instead of failing.
+    container = next(h["container"] for h in lab if h["environment"] == "acc22")
+    run("podman", "pause", container)
+    out = run(".venv/bin/kt2", "lab", "up").stdout
+    assert f"recreated {container} (was paused)" in out
+    status = {h["container"]: h for h in json.loads(run(".venv/bin/kt2", "lab", "status", "--json").stdout)}
+    assert status[container]["state"] == "running" and status[container]["ssh"] == "ok"

@@ -139,15 +139,28 @@ class Lab:
             if found[0].get("Image") != tag:
                 self.progress(f"note: {host.container} runs an older image; `kt2 lab down && kt2 lab up` "
                               "recreates it")
-            if found[0].get("State") == "running":
+            state = found[0].get("State")
+            if state == "running":
                 return []
-            podman("start", host.container)
-            return [f"started {host.container}"]
+            try:
+                podman("start", host.container)
+                return [f"started {host.container}"]
+            except PodmanError as err:
+                # A container left "stopping" or "improper" (its podman killed mid-way, a machine
+                # restart) cannot be started again; a lab host is disposable, so make it anew.
+                self.progress(f"note: {host.container} ({state}) would not start, recreating it: {err}")
+                podman("rm", "--force", "--time", "5", host.container)
+                self._run_container(host, tag)
+                return [f"recreated {host.container} (was {state})"]
+        self._run_container(host, tag)
+        return [f"started {host.container} at {host.address}"]
+
+    @staticmethod
+    def _run_container(host: LabHost, tag: str) -> None:
         podman("run", "--detach", "--name", host.container, "--hostname", host.name,
                "--network", host.network, "--ip", host.address,
                "--systemd=always", "--cap-add", "NET_ADMIN",
                "--label", f"{LAB_LABEL}=1", "--label", f"{ENV_LABEL}={host.env}", tag)
-        return [f"started {host.container} at {host.address}"]
 
     def _wait_for_boot(self, host: LabHost) -> None:
         deadline = time.monotonic() + BOOT_TIMEOUT
