@@ -1,0 +1,116 @@
+"""What `kt2 comply` reads from a host: pyinfra facts, each one read-only command.
+
+Facts are pyinfra's read-only half (no operation is ever built or run), so the collector cannot change
+a host. Each command needs root only to read (nft, sshd -T).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from pyinfra.api import FactBase
+
+TRANSFER_ROOT = "/srv/kt2ops/transfer"
+RISKY_PACKAGES = ("vsftpd", "proftpd-basic", "pure-ftpd", "tnftp", "ftpd", "telnetd", "inetutils-telnetd",
+                  "tftpd-hpa", "rsh-server")
+
+
+class ListeningSockets(FactBase):
+    """TCP sockets in LISTEN state: [{"address", "port", "process"}]."""
+
+    def command(self) -> str:
+        return "ss -Htlnp"
+
+    def process(self, output: Iterable[str]) -> list[dict[str, Any]]:
+        sockets = []
+        for line in output:
+            fields = line.split()
+            if len(fields) < 4:
+                continue
+            address, _, port = fields[3].rpartition(":")
+            process = fields[5].split('"')[1] if len(fields) > 5 and '"' in fields[5] else ""
+            sockets.append({"address": address.strip("[]"), "port": int(port), "process": process})
+        return sockets
+
+
+class NftRuleset(FactBase):
+    """The loaded nftables ruleset, as `nft -j` gives it (empty when nft is missing)."""
+
+    def command(self) -> str:
+        return "nft -j list ruleset 2>/dev/null || echo '{\"nftables\": []}'"
+
+    def process(self, output: Iterable[str]) -> list[dict[str, Any]]:
+        return json.loads("\n".join(output))["nftables"]
+
+
+class SshdEffective(FactBase):
+    """sshd's effective settings for a root login from outside: {keyword: value}."""
+
+    def command(self) -> str:
+        return "sshd -T -C user=root,host=control,addr=192.0.2.1"
+
+    def process(self, output: Iterable[str]) -> dict[str, str]:
+        settings = {}
+        for line in output:
+            key, _, value = line.partition(" ")
+            settings.setdefault(key, value)
+        return settings
+
+
+class SecurityUpdates(FactBase):
+    """Pending security updates by apt's own simulation, and when the package lists were last fetched."""
+
+    def command(self) -> str:
+        return ("echo lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -printf '%T@\\n' "
+                "| sort -n | tail -1); apt-get -s -o Debug::NoLocking=1 dist-upgrade | grep '^Inst' || true")
+
+    def process(self, output: Iterable[str]) -> dict[str, Any]:
+        lines = list(output)
+        stamp = lines[0].partition("=")[2].strip()
+        pending = [line.split()[1] for line in lines[1:] if "-security" in line]
+        return {"lists_fetched": float(stamp) if stamp else None, "pending_security": pending}
+
+
+class TransferFiles(FactBase):
+    """Files in the transfer area: [{"path", "size", "mtime"}]."""
+
+    def command(self) -> str:
+        return f"find {TRANSFER_ROOT} -type f -printf '%P\\t%s\\t%T@\\n' 2>/dev/null || true"
+
+    def process(self, output: Iterable[str]) -> list[dict[str, Any]]:
+        files = []
+        for line in output:
+            path, size, mtime = line.split("\t")
+            files.append({"path": path, "size": int(size), "mtime": float(mtime)})
+        return files
+
+
+class RiskyPackages(FactBase):
+    """Installed plain-text transfer servers (FTP, telnet, TFTP, rsh)."""
+
+    def command(self) -> str:
+        return (f"dpkg-query -W -f '${{Package}} ${{db:Status-Status}}\\n' {' '.join(RISKY_PACKAGES)} "
+                "2>/dev/null || true")
+
+    def process(self, output: Iterable[str]) -> list[str]:
+        return [line.split()[0] for line in output if line.endswith(" installed")]
+
+
+class HostedDomains(FactBase):
+    """Domains the KT 2.0 resource service holds, from its contract on loopback (read-only GET)."""
+
+    def command(self) -> str:
+        return ("python3 -c 'import urllib.request as u; print(u.urlopen("
+                "\"http://127.0.0.1:8080/_contract/domains\", timeout=10).read().decode())' 2>/dev/null "
+                "|| echo null")
+
+    def process(self, output: Iterable[str]) -> Any:
+        return json.loads("\n".join(output))
+
+
+HOST_FACTS: dict[str, type[FactBase]] = {
+    "sockets": ListeningSockets, "nftables": NftRuleset, "sshd": SshdEffective, "updates": SecurityUpdates,
+    "transfer_files": TransferFiles, "risky_packages": RiskyPackages, "hosted_domains": HostedDomains,
+}

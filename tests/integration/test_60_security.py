@@ -1,0 +1,108 @@
+"""playbooks/security.yml on the lab (appendix B.5): a firewall computed from the inventory that links
+no environment to another, proven with real TCP connections."""
+
+import itertools
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import yaml
+
+from tests.conftest import run
+from tests.integration.conftest import host_of, playbook, recap
+
+LISTENER_PORT = 18080
+
+
+@pytest.fixture(scope="module")
+def secured(provisioned):
+    first = playbook("playbooks/security.yml")
+    assert first.returncode == 0, first.stdout[-3000:]
+    return provisioned, first
+
+
+def _tcp(container: str, address: str, port: int) -> bool:
+    probe = f"timeout 3 bash -c '</dev/tcp/{address}/{port}'"
+    return run("podman", "exec", container, "bash", "-c", probe, check=False).returncode == 0
+
+
+def _gateway(host: dict) -> str:
+    return host["subnet"].rsplit(".", 1)[0] + ".1"
+
+
+@pytest.fixture(scope="module")
+def control_listener():
+    """A TCP listener on the control machine, on every address: each lab network's gateway included.
+    podman's isolation stops traffic between networks, not traffic to another network's gateway
+    address on this machine: only the hosts' own firewall stands between them."""
+    server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "0.0.0.0", str(LISTENER_PORT)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield LISTENER_PORT
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def test_second_run_and_check_mode_change_nothing(secured):
+    lab, _ = secured
+    again = playbook("playbooks/security.yml")
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(again.stdout).values()), again.stdout[-2000:]
+    check = playbook("playbooks/security.yml", "--check", "--diff")
+    assert all(c["changed"] == 0 for c in recap(check.stdout).values())
+    assert {h for h in recap(again.stdout)} == {h["host"] for h in lab}
+
+
+def test_ruleset_refuses_exactly_the_other_environments(secured):
+    lab, _ = secured
+    for host in lab:
+        ruleset = json.loads(run("podman", "exec", host["container"], "nft", "-j", "list", "ruleset").stdout)
+        sets = [e["set"] for e in ruleset["nftables"] if "set" in e and e["set"]["name"] == "other_environments"]
+        elements = {f"{e['prefix']['addr']}/{e['prefix']['len']}" for e in sets[0]["elem"]}
+        assert elements == {h["subnet"] for h in lab if h is not host}, host["host"]
+
+
+def test_connection_matrix(secured):
+    """From each environment host to every other one, every TCP attempt fails; to itself the service
+    port answers."""
+    lab, _ = secured
+    pairs = [(src, dst, port) for src, dst in itertools.product(lab, lab) for port in (22, 443)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda p: _tcp(p[0]["container"], p[1]["address"], p[2]), pairs))
+    for (src, dst, port), connected in zip(pairs, results, strict=True):
+        if src is dst:
+            assert connected, f"{src['host']} cannot reach its own port {port}"
+        else:
+            assert not connected, f"{src['host']} opened a TCP connection to {dst['host']}:{port}"
+
+
+def test_firewall_itself_stops_what_the_network_would_let_through(secured, control_listener):
+    lab, _ = secured
+    mgr2, prd2 = host_of(lab, "mgr2"), host_of(lab, "prd2")
+    assert _tcp(mgr2["container"], _gateway(mgr2), control_listener)  # its own network's gateway: allowed
+    assert not _tcp(mgr2["container"], _gateway(prd2), control_listener)  # prd2's network: refused
+    # Without the firewall the same connection goes through: the rule is what holds it back.
+    run("podman", "exec", mgr2["container"], "nft", "flush", "ruleset")
+    try:
+        assert _tcp(mgr2["container"], _gateway(prd2), control_listener)
+    finally:
+        restored = playbook("playbooks/security.yml", "-l", "mgr2")
+        assert restored.returncode == 0 and recap(restored.stdout)["mgr2.lab"]["changed"] > 0
+    assert not _tcp(mgr2["container"], _gateway(prd2), control_listener)
+
+
+def test_configuration_pointing_at_another_environment_is_refused(secured, lab_inventory_copy):
+    lab, _ = secured
+    vars_file = lab_inventory_copy / "group_vars" / "mgr2.yml"
+    data = yaml.safe_load(vars_file.read_text())
+    data["kt2_app_service_upstream"] = "https://prd2.koppeltaal.test/api/"
+    vars_file.write_text(yaml.safe_dump(data))
+    before = run("podman", "exec", host_of(lab, "mgr2")["container"], "nft", "list", "ruleset").stdout
+    proc = playbook("-i", str(lab_inventory_copy), "playbooks/security.yml")
+    assert proc.returncode != 0
+    assert "mgr2.lab (mgr2) is configured to reach another environment" in proc.stdout
+    assert "kt2_app_service_upstream: 'https://prd2.koppeltaal.test/api/' points at prd2" in proc.stdout
+    assert recap(proc.stdout)["mgr2.lab"]["changed"] == 0
+    assert run("podman", "exec", host_of(lab, "mgr2")["container"], "nft", "list", "ruleset").stdout == before
