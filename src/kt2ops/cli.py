@@ -13,6 +13,8 @@ from rich.table import Table
 
 from kt2ops.artifact import ArtifactError
 from kt2ops.artifact import build as build_artifact
+from kt2ops.comply.cli import comply
+from kt2ops.comply.cli import verify as verify_bundle
 from kt2ops.inventory.check import check_inventory
 from kt2ops.inventory.model import InventoryError
 from kt2ops.lab.image import ensure_image
@@ -146,3 +148,7 @@ def artifact_build() -> None:
     except ArtifactError as exc:
         raise _fail(exc) from exc
     click.echo(str(path))
+
+
+main.add_command(comply)
+main.add_command(verify_bundle)

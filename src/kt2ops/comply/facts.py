@@ -20,6 +20,9 @@ RISKY_PACKAGES = ("vsftpd", "proftpd-basic", "pure-ftpd", "tnftp", "ftpd", "teln
 class ListeningSockets(FactBase):
     """TCP sockets in LISTEN state: [{"address", "port", "process"}]."""
 
+    def default(self) -> list:  # no output at all
+        return []
+
     def command(self) -> str:
         return "ss -Htlnp"
 
@@ -37,6 +40,9 @@ class ListeningSockets(FactBase):
 
 class NftRuleset(FactBase):
     """The loaded nftables ruleset, as `nft -j` gives it (empty when nft is missing)."""
+
+    def default(self) -> list:  # no output at all
+        return []
 
     def command(self) -> str:
         return "nft -j list ruleset 2>/dev/null || echo '{\"nftables\": []}'"
@@ -76,6 +82,9 @@ class SecurityUpdates(FactBase):
 class TransferFiles(FactBase):
     """Files in the transfer area: [{"path", "size", "mtime"}]."""
 
+    def default(self) -> list:  # no output at all
+        return []
+
     def command(self) -> str:
         return f"find {TRANSFER_ROOT} -type f -printf '%P\\t%s\\t%T@\\n' 2>/dev/null || true"
 
@@ -89,6 +98,9 @@ class TransferFiles(FactBase):
 
 class RiskyPackages(FactBase):
     """Installed plain-text transfer servers (FTP, telnet, TFTP, rsh)."""
+
+    def default(self) -> list:  # no output at all
+        return []
 
     def command(self) -> str:
         return (f"dpkg-query -W -f '${{Package}} ${{db:Status-Status}}\\n' {' '.join(RISKY_PACKAGES)} "

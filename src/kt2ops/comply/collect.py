@@ -1,0 +1,136 @@
+"""Evidence, the first half of `kt2 comply`: everything the appendix B controls judge, gathered without
+changing anything, into one JSON document that can be judged again later without the hosts.
+
+Hosts are read with pyinfra facts over SSH (read-only by construction: no operation is ever built),
+TLS and plain HTTP are observed from the control machine as a client sees them, and the records
+(suppliers, people, domain files, the control machine's PKI) come from the inventory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from pyinfra.api import Config, State
+from pyinfra.api import Inventory as PyinfraInventory
+from pyinfra.api.connect import connect_all
+from pyinfra.api.facts import get_facts
+
+from kt2ops.comply.facts import HOST_FACTS
+from kt2ops.comply.tls import describe_certificate, probe_http, scan_tls
+from kt2ops.inventory.check import check_inventory
+from kt2ops.inventory.model import Inventory, load_inventory
+
+EVIDENCE_SCHEMA = "kt2ops-evidence/1"
+PKI_DIR = ".pki"
+ENV_FIELDS = ("id", "kind", "appendix_a", "data_class", "temporary", "service_hostname", "network")
+
+
+class EvidenceError(RuntimeError):
+    """The inventory cannot be used to collect evidence; the message names what is wrong."""
+
+
+def collect(inventory_path: Path, limit: list[str] | None = None,
+            progress: Callable[[str], None] = print) -> dict[str, Any]:
+    """The evidence document for the inventory's environments (or those in `limit`)."""
+    report = check_inventory(inventory_path)
+    if report.errors:
+        raise EvidenceError(f"{inventory_path}: the inventory has errors; run `kt2 inventory check`:\n"
+                            + "\n".join(str(e) for e in report.errors))
+    inventory = load_inventory(inventory_path)
+    env_ids = inventory.environment_ids
+    unknown = sorted(set(limit or []) - set(env_ids))
+    if unknown:
+        raise EvidenceError(f"-l: no such environment {', '.join(unknown)} (known: {', '.join(env_ids)})")
+    selected = [e for e in env_ids if not limit or e in limit]
+    hosts = {env: inventory.group_hosts(env) for env in selected}
+    now = datetime.now(UTC)
+    progress(f"collecting evidence from {sum(len(h) for h in hosts.values())} host(s)")
+    host_facts = _host_facts(inventory, [h for env in selected for h in hosts[env]])
+    envs: dict[str, Any] = {}
+    targets = []
+    for env in selected:
+        facts = _env_facts(inventory, env)
+        envs[env] = {**facts, "domains_configured": _domains_on(report.documents, facts),
+                     "hosts": {h: {"address": _address(inventory, h), **host_facts[h]} for h in hosts[env]}}
+        targets += [(h, facts["service_hostname"], _address(inventory, h), 443) for h in hosts[env]]
+    tls = scan_tls(targets)
+    for env in selected:
+        for name, host in envs[env]["hosts"].items():
+            host["tls"] = tls.get(name)
+            host["http"] = probe_http(envs[env]["service_hostname"], host["address"])
+    records = inventory.hostvars[next(iter(inventory.hostvars))] if inventory.hostvars else {}
+    return {
+        "schema": EVIDENCE_SCHEMA,
+        "collected_at": now.isoformat(timespec="seconds"),
+        "collected_epoch": int(now.timestamp()),
+        "date": now.date().isoformat(),
+        "inventory": str(inventory_path),
+        "environments": envs,
+        "all_environments": [_env_facts(inventory, e) for e in env_ids],
+        "pki": _pki(inventory_path, env_ids),
+        "records": {"suppliers": records.get("kt2_suppliers", []), "people": records.get("kt2_people", [])},
+        "suppliers_in_use": sorted({app["supplier"] for doc in report.documents for app in doc["applications"]}),
+    }
+
+
+def _env_facts(inventory: Inventory, env: str) -> dict[str, Any]:
+    facts = inventory.hostvars[inventory.group_hosts(env)[0]]["kt2_env"]
+    return {k: facts.get(k) for k in ENV_FIELDS}
+
+
+def _domains_on(documents: list[dict[str, Any]], env: dict[str, Any]) -> list[str]:
+    return sorted(d["domain"]["id"] for d in documents if d["domain"]["state"] == "present"
+                  and (env["kind"] == "kt13" or env["id"] in d["domain"]["environments"]))
+
+
+def _address(inventory: Inventory, host: str) -> str:
+    return str(inventory.hostvars[host].get("ansible_host", host))
+
+
+def _host_facts(inventory: Inventory, hosts: list[str]) -> dict[str, dict[str, Any]]:
+    """Every host's facts; a host that cannot be reached gets {"error": why} instead."""
+    entries = []
+    for host in hosts:
+        hv = inventory.hostvars[host]
+        known_hosts = re.search(r"UserKnownHostsFile=(\S+)", hv.get("ansible_ssh_common_args", ""))
+        data = {"ssh_hostname": _address(inventory, host), "ssh_user": hv.get("ansible_user", "root"),
+                "ssh_port": int(hv.get("ansible_port", 22)), "ssh_strict_host_key_checking": "yes"}
+        if hv.get("ansible_ssh_private_key_file"):
+            data["ssh_key"] = hv["ansible_ssh_private_key_file"]
+        if known_hosts:
+            data["ssh_known_hosts_file"] = known_hosts[1]
+        entries.append((host, data))
+    state = State(PyinfraInventory((entries, {})), Config(CONNECT_TIMEOUT=10))
+    connect_all(state)
+    result: dict[str, dict[str, Any]] = {h: {} for h in hosts}
+    connected = {h.name for h in state.activated_hosts}
+    for host in hosts:
+        if host not in connected:
+            result[host] = {"error": f"cannot connect over SSH to {_address(inventory, host)}"}
+    for key, fact in HOST_FACTS.items():
+        for host, value in get_facts(state, fact).items():
+            result[host.name][key] = value
+    return result
+
+
+def _pki(inventory_path: Path, env_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The certificates kept on the control machine per environment (CA, server, applications)."""
+    pki: dict[str, list[dict[str, Any]]] = {}
+    for env in env_ids:
+        root = inventory_path / PKI_DIR / env
+        certs = []
+        for path in sorted(root.rglob("*.crt")) if root.is_dir() else []:
+            cert = x509.load_pem_x509_certificate(path.read_bytes())
+            certs.append({"file": str(path.relative_to(inventory_path)), "role": _role(path.relative_to(root)),
+                          **describe_certificate(cert)})
+        pki[env] = certs
+    return pki
+
+
+def _role(relative: Path) -> str:
+    return "application" if relative.parts[0] == "apps" else relative.stem

