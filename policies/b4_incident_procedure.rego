@@ -4,22 +4,22 @@ package kt2.controls.b4_incident_procedure
 
 import rego.v1
 
-record(supplier) := r if {
-	some r in input.records.suppliers
-	r.name == supplier
+# What is wrong per supplier, judged once (then reported for every environment it applies to).
+problems contains msg if {
+	some supplier in input.suppliers_in_use
+	not input.records.suppliers[supplier].incident_procedure
+	msg := sprintf("no security incident procedure on record for supplier %s", [supplier])
 }
 
-findings contains f if {
-	some env_id, _ in input.environments
+problems contains msg if {
 	some supplier in input.suppliers_in_use
-	not record(supplier).incident_procedure
-	f := {"environment": env_id, "host": "", "message": sprintf("no security incident procedure on record for supplier %s", [supplier])}
-}
-
-findings contains f if {
-	some env_id, _ in input.environments
-	some supplier in input.suppliers_in_use
-	expires := record(supplier).incident_procedure.expires
+	expires := input.records.suppliers[supplier].incident_procedure.expires
 	expires < input.date
-	f := {"environment": env_id, "host": "", "message": sprintf("the incident procedure of %s expired on %s", [supplier, expires])}
+	msg := sprintf("the incident procedure of %s expired on %s", [supplier, expires])
+}
+
+findings contains f if {
+	some msg in problems
+	some env_id, _ in input.environments
+	f := {"environment": env_id, "host": "", "message": msg}
 }

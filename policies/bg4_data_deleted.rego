@@ -9,6 +9,6 @@ import data.kt2.lib
 findings contains f if {
 	some [env_id, name, host] in lib.hosts
 	some domain in host.hosted_domains.domains
-	not domain.id in input.environments[env_id].domains_configured
+	not input.environments[env_id].domains_configured[domain.id]
 	f := {"environment": env_id, "host": name, "message": sprintf("data of domain %s is still on %s although the domain is no longer configured there", [domain.id, env_id])}
 }

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(podman runc netavark aardvark-dns iptables nftables debootstrap openssh-client
-              uidmap slirp4netns fuse-overlayfs python3-venv ca-certificates)
+              uidmap slirp4netns fuse-overlayfs python3-venv ca-certificates
+              chromium)  # headless, to look at the compliance report as a person would
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

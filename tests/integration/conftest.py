@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -19,6 +21,14 @@ def provisioned(lab):
         proc = playbook(book)
         assert proc.returncode == 0, proc.stdout[-3000:]
     return lab
+
+
+@pytest.fixture(scope="session")
+def secured(provisioned):
+    """The provisioned lab after playbooks/security.yml (appendix B enforced)."""
+    proc = playbook("playbooks/security.yml")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    return provisioned
 
 
 def playbook(*args: str, env: dict | None = None):
@@ -87,3 +97,29 @@ def lab_inventory_copy(tmp_path):
     target = tmp_path / "lab"
     shutil.copytree(LAB_INVENTORY, target, ignore=shutil.ignore_patterns(".lab"))
     return target
+
+
+def tcp(container: str, address: str, port: int) -> bool:
+    """Whether a TCP connection from inside a lab host to address:port succeeds."""
+    probe = f"timeout 3 bash -c '</dev/tcp/{address}/{port}'"
+    return run("podman", "exec", container, "bash", "-c", probe, check=False).returncode == 0
+
+
+def gateway(host: dict) -> str:
+    """The podman host's own address on a lab host's network."""
+    return host["subnet"].rsplit(".", 1)[0] + ".1"
+
+
+@pytest.fixture(scope="session")
+def control_listener():
+    """A TCP listener on the control machine, on every address: each lab network's gateway included.
+    podman's isolation stops traffic between networks, not traffic to another network's gateway
+    address on this machine: only the hosts' own firewall stands between them."""
+    port = 18080
+    server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "0.0.0.0", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield port
+    finally:
+        server.terminate()
+        server.wait()

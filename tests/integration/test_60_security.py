@@ -3,51 +3,16 @@ no environment to another, proven with real TCP connections."""
 
 import itertools
 import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import yaml
 
 from tests.conftest import run
-from tests.integration.conftest import host_of, playbook, recap
-
-LISTENER_PORT = 18080
-
-
-@pytest.fixture(scope="module")
-def secured(provisioned):
-    first = playbook("playbooks/security.yml")
-    assert first.returncode == 0, first.stdout[-3000:]
-    return provisioned, first
-
-
-def _tcp(container: str, address: str, port: int) -> bool:
-    probe = f"timeout 3 bash -c '</dev/tcp/{address}/{port}'"
-    return run("podman", "exec", container, "bash", "-c", probe, check=False).returncode == 0
-
-
-def _gateway(host: dict) -> str:
-    return host["subnet"].rsplit(".", 1)[0] + ".1"
-
-
-@pytest.fixture(scope="module")
-def control_listener():
-    """A TCP listener on the control machine, on every address: each lab network's gateway included.
-    podman's isolation stops traffic between networks, not traffic to another network's gateway
-    address on this machine: only the hosts' own firewall stands between them."""
-    server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "0.0.0.0", str(LISTENER_PORT)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        yield LISTENER_PORT
-    finally:
-        server.terminate()
-        server.wait()
+from tests.integration.conftest import gateway, host_of, playbook, recap, tcp
 
 
 def test_second_run_and_check_mode_change_nothing(secured):
-    lab, _ = secured
+    lab = secured
     again = playbook("playbooks/security.yml")
     assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(again.stdout).values()), again.stdout[-2000:]
     check = playbook("playbooks/security.yml", "--check", "--diff")
@@ -56,7 +21,7 @@ def test_second_run_and_check_mode_change_nothing(secured):
 
 
 def test_ruleset_refuses_exactly_the_other_environments(secured):
-    lab, _ = secured
+    lab = secured
     for host in lab:
         ruleset = json.loads(run("podman", "exec", host["container"], "nft", "-j", "list", "ruleset").stdout)
         sets = [e["set"] for e in ruleset["nftables"] if "set" in e and e["set"]["name"] == "other_environments"]
@@ -67,10 +32,10 @@ def test_ruleset_refuses_exactly_the_other_environments(secured):
 def test_connection_matrix(secured):
     """From each environment host to every other one, every TCP attempt fails; to itself the service
     port answers."""
-    lab, _ = secured
+    lab = secured
     pairs = [(src, dst, port) for src, dst in itertools.product(lab, lab) for port in (22, 443)]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda p: _tcp(p[0]["container"], p[1]["address"], p[2]), pairs))
+        results = list(pool.map(lambda p: tcp(p[0]["container"], p[1]["address"], p[2]), pairs))
     for (src, dst, port), connected in zip(pairs, results, strict=True):
         if src is dst:
             assert connected, f"{src['host']} cannot reach its own port {port}"
@@ -79,22 +44,22 @@ def test_connection_matrix(secured):
 
 
 def test_firewall_itself_stops_what_the_network_would_let_through(secured, control_listener):
-    lab, _ = secured
+    lab = secured
     mgr2, prd2 = host_of(lab, "mgr2"), host_of(lab, "prd2")
-    assert _tcp(mgr2["container"], _gateway(mgr2), control_listener)  # its own network's gateway: allowed
-    assert not _tcp(mgr2["container"], _gateway(prd2), control_listener)  # prd2's network: refused
+    assert tcp(mgr2["container"], gateway(mgr2), control_listener)  # its own network's gateway: allowed
+    assert not tcp(mgr2["container"], gateway(prd2), control_listener)  # prd2's network: refused
     # Without the firewall the same connection goes through: the rule is what holds it back.
     run("podman", "exec", mgr2["container"], "nft", "flush", "ruleset")
     try:
-        assert _tcp(mgr2["container"], _gateway(prd2), control_listener)
+        assert tcp(mgr2["container"], gateway(prd2), control_listener)
     finally:
         restored = playbook("playbooks/security.yml", "-l", "mgr2")
         assert restored.returncode == 0 and recap(restored.stdout)["mgr2.lab"]["changed"] > 0
-    assert not _tcp(mgr2["container"], _gateway(prd2), control_listener)
+    assert not tcp(mgr2["container"], gateway(prd2), control_listener)
 
 
 def test_configuration_pointing_at_another_environment_is_refused(secured, lab_inventory_copy):
-    lab, _ = secured
+    lab = secured
     vars_file = lab_inventory_copy / "group_vars" / "mgr2.yml"
     data = yaml.safe_load(vars_file.read_text())
     data["kt2_app_service_upstream"] = "https://prd2.koppeltaal.test/api/"

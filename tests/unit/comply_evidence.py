@@ -59,12 +59,13 @@ def _env(env: str) -> dict:
 _EVIDENCE = {
     "schema": "kt2ops-evidence/1", "collected_at": "2026-09-21T10:00:00+00:00", "collected_epoch": 1_790_100_000,
     "date": "2026-09-21", "inventory": "inventories/lab",
-    "environments": {e: {**_env(e), "domains_configured": ["ggz-noorderlicht"], "hosts": {f"{e}.lab": _host(e)}}
-                     for e in NETWORKS},
+    "environments": {e: {**_env(e), "domains_configured": {"ggz-noorderlicht": "GGZ Noorderlicht"},
+                         "hosts": {f"{e}.lab": _host(e)}} for e in NETWORKS},
     "all_environments": [_env(e) for e in NETWORKS],
     "pki": {e: [_cert(e, "ca"), _cert(e, "server")] for e in NETWORKS},
     "records": {
-        "suppliers": [{"name": "Dossierbouw BV", "incident_procedure": {"document": "P07", "expires": "2027-01-01"}}],
+        "suppliers": {"Dossierbouw BV": {"name": "Dossierbouw BV",
+                                         "incident_procedure": {"document": "P07", "expires": "2027-01-01"}}},
         "people": [{"name": "R. Bakker", "environments": ["mgr2", "prd2"],
                     "nda": {"expires": "2027-01-01"}, "vog": {"expires": "2027-06-01"}}],
     },

@@ -64,7 +64,7 @@ def _pending_update(doc):
 
 
 def _stale_data(doc):
-    doc["environments"]["mgr2"]["domains_configured"] = []
+    doc["environments"]["mgr2"]["domains_configured"] = {}
 
 
 def _no_incident_procedure(doc):
@@ -207,3 +207,33 @@ def test_fail_on_new_without_baseline_is_bad_input(tmp_path):
     stored.write_text(json.dumps(evidence()))
     result = CliRunner().invoke(main, ["comply", "--evidence", str(stored), "--fail-on", "new"])
     assert result.exit_code == 2 and "--fail-on new needs --baseline" in result.output
+
+
+def _self_signed(directory, name: str, key=None):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "server.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key
+
+
+def test_deploy_refuses_a_key_another_environment_has(tmp_path):
+    from kt2ops.comply.evaluate import shared_pki
+
+    pki = tmp_path / ".pki"
+    key = _self_signed(pki / "acc21", "acc21.koppeltaal.test")
+    _self_signed(pki / "acc22", "acc22.koppeltaal.test")
+    assert shared_pki(pki, "acc21") == []
+    _self_signed(pki / "acc22", "acc22.koppeltaal.test", key=key)  # acc22 re-issued with acc21's key
+    assert shared_pki(pki, "acc21") == ["server .pki/acc21/server.crt shares its key with acc22"]

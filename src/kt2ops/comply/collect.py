@@ -72,8 +72,10 @@ def collect(inventory_path: Path, limit: list[str] | None = None,
         "inventory": str(inventory_path),
         "environments": envs,
         "all_environments": [_env_facts(inventory, e) for e in env_ids],
-        "pki": _pki(inventory_path, env_ids),
-        "records": {"suppliers": records.get("kt2_suppliers", []), "people": records.get("kt2_people", [])},
+        "pki": pki_certificates(inventory_path / PKI_DIR, env_ids),
+        # Suppliers by name: policies look them up (rego-cpp does not index a list for them).
+        "records": {"suppliers": {s["name"]: s for s in records.get("kt2_suppliers", [])},
+                    "people": records.get("kt2_people", [])},
         "suppliers_in_use": sorted({app["supplier"] for doc in report.documents for app in doc["applications"]}),
     }
 
@@ -83,9 +85,11 @@ def _env_facts(inventory: Inventory, env: str) -> dict[str, Any]:
     return {k: facts.get(k) for k in ENV_FIELDS}
 
 
-def _domains_on(documents: list[dict[str, Any]], env: dict[str, Any]) -> list[str]:
-    return sorted(d["domain"]["id"] for d in documents if d["domain"]["state"] == "present"
-                  and (env["kind"] == "kt13" or env["id"] in d["domain"]["environments"]))
+def _domains_on(documents: list[dict[str, Any]], env: dict[str, Any]) -> dict[str, str]:
+    """The domains the domain files put on the environment: id -> name."""
+    return {d["domain"]["id"]: d["domain"]["name"] for d in sorted(documents, key=lambda d: d["domain"]["id"])
+            if d["domain"]["state"] == "present"
+            and (env["kind"] == "kt13" or env["id"] in d["domain"]["environments"])}
 
 
 def _address(inventory: Inventory, host: str) -> str:
@@ -118,15 +122,15 @@ def _host_facts(inventory: Inventory, hosts: list[str]) -> dict[str, dict[str, A
     return result
 
 
-def _pki(inventory_path: Path, env_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+def pki_certificates(pki_root: Path, env_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """The certificates kept on the control machine per environment (CA, server, applications)."""
     pki: dict[str, list[dict[str, Any]]] = {}
     for env in env_ids:
-        root = inventory_path / PKI_DIR / env
+        root = pki_root / env
         certs = []
         for path in sorted(root.rglob("*.crt")) if root.is_dir() else []:
             cert = x509.load_pem_x509_certificate(path.read_bytes())
-            certs.append({"file": str(path.relative_to(inventory_path)), "role": _role(path.relative_to(root)),
+            certs.append({"file": str(path.relative_to(pki_root.parent)), "role": _role(path.relative_to(root)),
                           **describe_certificate(cert)})
         pki[env] = certs
     return pki

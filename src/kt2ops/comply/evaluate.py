@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from regopy import Interpreter
 from regopy.rego_shared import RegoError
 
+from kt2ops.comply.collect import pki_certificates
 from kt2ops.paths import PROJECT_ROOT, SCHEMAS
 
 POLICIES = PROJECT_ROOT / "policies"
@@ -75,8 +76,8 @@ def rego_safe(value: Any) -> Any:
     return value
 
 
-def findings(rego: Interpreter, evidence: dict[str, Any], policy: str) -> list[dict[str, str]]:
-    rego.set_input(rego_safe(evidence))
+def findings(rego: Interpreter, policy: str) -> list[dict[str, str]]:
+    """The findings of one policy on the input already set (set once: converting it is the cost)."""
     try:
         output = rego.query(f"x := data.kt2.controls.{policy}.findings")
     except RegoError as exc:
@@ -86,14 +87,25 @@ def findings(rego: Interpreter, evidence: dict[str, Any], policy: str) -> list[d
     return sorted(output.results[0].bindings["x"], key=lambda f: (f["environment"], f["host"], f["message"]))
 
 
+def shared_pki(pki_root: Path, env_id: str) -> list[str]:
+    """Before a deploy: what of `env_id`'s CA, certificates and keys on the control machine another
+    environment uses too, judged by the same B.6 policy as `kt2 comply`."""
+    env_ids = sorted(p.name for p in pki_root.iterdir() if p.is_dir()) if pki_root.is_dir() else []
+    evidence = {"environments": {env_id: {"hosts": {}}}, "pki": pki_certificates(pki_root, env_ids)}
+    rego = interpreter()
+    rego.set_input(evidence)
+    return [f["message"] for f in findings(rego, "b6_certificates") if "shares" in f["message"]]
+
+
 def judge(evidence: dict[str, Any], waivers: list[dict[str, Any]] | None = None,
           policies: Path = POLICIES) -> dict[str, Any]:
     """Verdicts per control and environment: pass, fail, waived or not_applicable, with the findings
     behind each and the waiver (valid or expired) that concerns it."""
     rego = interpreter(policies)
+    rego.set_input(rego_safe(evidence))
     controls = []
     for control in catalogue(policies):
-        found = findings(rego, evidence, control.policy)
+        found = findings(rego, control.policy)
         results = {}
         for env_id, env in evidence["environments"].items():
             results[env_id] = _verdict(control, env_id, env, found, waivers or [], evidence["date"])

@@ -1,0 +1,164 @@
+"""`kt2 comply` on the lab: the secured lab passes every control; each violation, injected for real,
+is caught under the right control id; security.yml restores compliance."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import LAB_INVENTORY, ROOT, run
+from tests.integration.conftest import gateway, host_of, playbook, tcp
+
+NGINX_SITE = "/etc/nginx/conf.d/kt2ops.conf"
+
+
+def comply(tmp_path: Path, *args: str, inventory: Path = LAB_INVENTORY) -> tuple[int, dict, str]:
+    out = tmp_path / f"bundle-{len(list(tmp_path.glob('bundle-*')))}"
+    proc = run(".venv/bin/kt2", "comply", "-i", str(inventory), "--out", str(out), *args, check=False)
+    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+    return proc.returncode, json.loads((out / "report.json").read_text()), proc.stdout
+
+
+def failures(report: dict) -> dict[tuple[str, str], list[str]]:
+    return {(c["id"], env): [f["message"] for f in r["findings"]]
+            for c in report["controls"] for env, r in c["results"].items() if r["status"] == "fail"}
+
+
+def restore(env: str) -> None:
+    proc = playbook("playbooks/security.yml", "-l", env)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def nginx(container: str, script: str) -> None:
+    run("podman", "exec", container, "bash", "-c", f"{script} && nginx -t -q && systemctl reload nginx")
+
+
+@pytest.fixture(scope="module")
+def clean(secured, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("comply")
+    code, report, output = comply(tmp)
+    return secured, tmp, code, report, output
+
+
+def test_secured_lab_passes_every_control(clean):
+    _, tmp, code, report, output = clean
+    assert failures(report) == {}, output
+    assert code == 0
+    assert report["summary"]["pass"] >= 25 and report["summary"]["fail"] == 0
+    assert run(".venv/bin/kt2", "verify-bundle", str(tmp / "bundle-0")).returncode == 0
+
+
+def test_stored_evidence_gives_the_same_verdicts_without_hosts(clean, tmp_path):
+    _, tmp, _, report, _ = clean
+    again = run(".venv/bin/kt2", "comply", "--evidence", str(tmp / "bundle-0" / "evidence.json"),
+                "--out", str(tmp_path / "again"), "-i", "/nonexistent", check=False)
+    assert again.returncode == 0 and "collecting evidence" not in again.stderr
+    assert json.loads((tmp_path / "again" / "report.json").read_text())["controls"] == report["controls"]
+
+
+def test_mgr2_opened_to_prd2_is_caught_and_the_link_is_real(clean, control_listener, tmp_path):
+    lab = clean[0]
+    mgr2, prd2 = host_of(lab, "mgr2"), host_of(lab, "prd2")
+    run("podman", "exec", mgr2["container"], "nft", "insert", "rule", "inet", "kt2ops", "output",
+        "ip", "daddr", prd2["subnet"], "accept")
+    try:
+        assert tcp(mgr2["container"], gateway(prd2), control_listener)  # the hole is real
+        code, report, _ = comply(tmp_path, "-l", "mgr2")
+        assert code == 1
+        assert any(f"accepts traffic with {prd2['subnet']}" in m for m in failures(report)[("B.5", "mgr2")])
+        assert set(failures(report)) == {("B.5", "mgr2")}
+    finally:
+        restore("mgr2")
+    assert not tcp(mgr2["container"], gateway(prd2), control_listener)
+    assert comply(tmp_path, "-l", "mgr2")[0] == 0
+
+
+def test_weak_tls_protocol_is_caught(clean, tmp_path):
+    prd2 = host_of(clean[0], "prd2")
+    nginx(prd2["container"], f"sed -i -e 's/ssl_protocols .*;/ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;/' "
+                             f"-e 's/ssl_ciphers \\(.*\\);/ssl_ciphers ECDHE-ECDSA-AES256-SHA:\\1:@SECLEVEL=0;/' "
+                             f"{NGINX_SITE}")
+    try:
+        code, report, _ = comply(tmp_path, "-l", "prd2")
+        assert code == 1
+        messages = failures(report)[("B.1", "prd2")]
+        assert "accepts TLSv1.0 on port 443" in messages and "accepts TLSv1.1 on port 443" in messages
+    finally:
+        restore("prd2")
+    assert comply(tmp_path, "-l", "prd2")[0] == 0
+
+
+def test_plain_http_serving_data_is_caught(clean, tmp_path):
+    acc22 = host_of(clean[0], "acc22")
+    nginx(acc22["container"], "sed -i 's|return 301 https://.*;|location / { proxy_pass http://127.0.0.1:8080; }|' "
+                              f"{NGINX_SITE}")
+    try:
+        code, report, _ = comply(tmp_path, "-l", "acc22")
+        assert code == 1
+        assert any(m.startswith("plain HTTP answers /api/ with status") for m in failures(report)[("B.1", "acc22")])
+    finally:
+        restore("acc22")
+    assert comply(tmp_path, "-l", "acc22")[0] == 0
+
+
+def test_two_environments_sharing_a_certificate_is_caught(clean, tmp_path):
+    acc21 = host_of(clean[0], "acc21")
+    pki = LAB_INVENTORY / ".pki" / "acc22"
+    run("podman", "exec", acc21["container"], "mkdir", "-p", "/etc/kt2ops/borrowed")
+    for name in ("server.key", "fullchain.pem"):
+        run("podman", "cp", str(pki / name), f"{acc21['container']}:/etc/kt2ops/borrowed/{name}")
+    nginx(acc21["container"], f"sed -i 's|/etc/kt2ops/tls/|/etc/kt2ops/borrowed/|' {NGINX_SITE}")
+    try:
+        code, report, _ = comply(tmp_path, "-l", "acc21", "-l", "acc22")
+        assert code == 1
+        messages = failures(report)[("B.6", "acc21")]
+        assert "serves the same key as acc22.lab (acc22)" in messages
+        assert any("not for acc21.koppeltaal.test" in m for m in messages)
+    finally:
+        restore("acc21")
+        run("podman", "exec", acc21["container"], "rm", "-rf", "/etc/kt2ops/borrowed")
+    assert comply(tmp_path, "-l", "acc21", "-l", "acc22")[0] == 0
+
+
+def test_deploy_with_another_environments_certificate_is_refused(clean, lab_inventory_copy):
+    pki = lab_inventory_copy / ".pki"
+    for name in ("server.crt", "server.key"):
+        (pki / "acc21" / name).write_bytes((pki / "acc22" / name).read_bytes())
+    proc = playbook("-i", str(lab_inventory_copy), "playbooks/security.yml", "-l", "acc21")
+    assert proc.returncode != 0
+    assert "acc21 is not its own: server .pki/acc21/server.crt shares its certificate with acc22" in proc.stdout
+    assert "changed=0" in proc.stdout.split("PLAY RECAP")[-1]
+
+
+def test_expired_vog_is_caught(clean, lab_inventory_copy, tmp_path):
+    records = lab_inventory_copy / "group_vars" / "all.yml"
+    data = yaml.safe_load(records.read_text())
+    data["kt2_people"][1]["vog"]["expires"] = "2025-01-01"
+    records.write_text(yaml.safe_dump(data))
+    code, report, _ = comply(tmp_path, "-l", "mgr2", inventory=lab_inventory_copy)
+    assert code == 1
+    assert failures(report) == {("B.9", "mgr2"): ["the VOG of S. Visser expired on 2025-01-01"]}
+
+
+def test_data_left_on_mgr2_after_its_migration_is_caught(clean, lab_inventory_copy, tmp_path):
+    # The trial migration is over: the domain no longer names mgr2, but its data is still there.
+    domain = lab_inventory_copy / "domains" / "ggz-noorderlicht.yml"
+    domain.write_text(domain.read_text().replace("environments: [acc21, acc22, mgr2, prd2]",
+                                                 "environments: [acc21, acc22, prd2]"))
+    code, report, _ = comply(tmp_path, "-l", "mgr2", inventory=lab_inventory_copy)
+    assert code == 1
+    assert failures(report) == {("B.G4", "mgr2"): [
+        "data of domain ggz-noorderlicht is still on mgr2 although the domain is no longer configured there"]}
+
+
+def test_html_report_shows_the_matrix_in_a_browser(clean, tmp_path):
+    page = f"file://{clean[1] / 'bundle-0' / 'report.html'}"
+    browser = ("chromium", "--headless", "--no-sandbox", "--disable-gpu")
+    dom = run(*browser, "--dump-dom", page).stdout
+    assert dom.count('<td class="pass">') >= 25 and '<td class="fail">' not in dom
+    shot = tmp_path / "report.png"
+    run(*browser, f"--screenshot={shot}", "--window-size=1400,900", page)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (ROOT / "reports").mkdir(exist_ok=True)
+    (ROOT / "reports" / "comply-matrix.png").write_bytes(shot.read_bytes())  # for a person to look at
