@@ -1,6 +1,7 @@
 """provision.yml's PKI on the lab: every environment its own CA and certificate (appendix B.6)."""
 
 import itertools
+import ssl
 import stat
 from datetime import UTC, datetime, timedelta
 
@@ -73,4 +74,7 @@ def test_certificate_expiring_within_30_days_is_renewed(provisioned):
     assert recap(renewed.stdout)[acc21["host"]]["changed"] > 0
     served = x509.load_pem_x509_certificate(_served(acc21["container"], "server.crt"))
     assert served.not_valid_after_utc > datetime.now(UTC) + timedelta(days=300)
+    # ... and nginx serves the renewed certificate at once, not the one it loaded before.
+    on_the_wire = x509.load_pem_x509_certificate(ssl.get_server_certificate((acc21["address"], 443)).encode())
+    assert on_the_wire == served
     assert all(c["changed"] == 0 for c in recap(playbook("playbooks/provision.yml").stdout).values())
