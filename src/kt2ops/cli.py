@@ -21,6 +21,7 @@ from kt2ops.lab.image import ensure_image
 from kt2ops.lab.lab import Lab
 from kt2ops.lab.podman import PodmanError, check_usable
 from kt2ops.paths import LAB_INVENTORY
+from kt2ops.security.cli import package
 
 # Piped output (CI logs, files) gets a wide fixed width so tables are not squeezed to 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -152,3 +153,4 @@ def artifact_build() -> None:
 
 main.add_command(comply)
 main.add_command(verify_bundle)
+main.add_command(package)

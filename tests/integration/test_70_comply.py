@@ -162,3 +162,29 @@ def test_html_report_shows_the_matrix_in_a_browser(clean, tmp_path):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     (ROOT / "reports").mkdir(exist_ok=True)
     (ROOT / "reports" / "comply-matrix.png").write_bytes(shot.read_bytes())  # for a person to look at
+
+
+def test_package_that_no_longer_matches_its_manifest_is_caught(clean, tmp_path):
+    mgr2 = host_of(clean[0], "mgr2")
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "messages.jsonl").write_text('{"event": "CreateOrUpdatePatient"}\n' * 1000)
+    run(".venv/bin/kt2", "package", "seal", str(export), "--out", str(tmp_path / "out"), "--name", "copy",
+        "--key-out", str(tmp_path / "key" / "copy.key"))
+    # Verified on arrival (the record beside the package), then placed in mgr2's transfer area.
+    run(".venv/bin/kt2", "package", "verify", str(tmp_path / "out" / "copy.tar.age"))
+    area = "/srv/kt2ops/transfer/incoming"
+    run("podman", "exec", mgr2["container"], "mkdir", "-p", area)
+    try:
+        for name in ("copy.tar.age", "copy.manifest.json", "copy.verified.json"):
+            run("podman", "cp", str(tmp_path / "out" / name), f"{mgr2['container']}:{area}/{name}")
+        assert comply(tmp_path, "-l", "mgr2")[0] == 0
+        flip = ("import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=1; "
+                "open(p,'wb').write(bytes(b))")
+        run("podman", "exec", mgr2["container"], "python3", "-c", flip, f"{area}/copy.tar.age")
+        code, report, _ = comply(tmp_path, "-l", "mgr2")
+        assert code == 1
+        assert f"package {area}/copy.tar.age does not match its manifest (SHA-256 differs)" in \
+            failures(report)[("B.2", "mgr2")]
+    finally:
+        run("podman", "exec", mgr2["container"], "rm", "-rf", "/srv/kt2ops/transfer")

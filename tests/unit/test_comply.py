@@ -71,7 +71,12 @@ def _no_incident_procedure(doc):
     doc["suppliers_in_use"].append("Nieuw BV")
 
 
+def _tampered_package(doc):
+    host(doc, "mgr2")["transfer_packages"][0]["sha256"] = "abd"
+
+
 @pytest.mark.parametrize(("breakage", "control", "env", "message"), [
+    (_tampered_package, "B.2", "mgr2", "package /srv/kt2ops/transfer/incoming/p.tar.age does not match its manifest"),
     (_break_separation, "B.5", "mgr2", "rule 12 in chain output accepts traffic with 10.221.12.10 (10.221.12.0/24)"),
     (_share_certificate, "B.6", "prd2", "server .pki/prd2/server.crt shares its certificate with mgr2"),
     (_weak_tls, "B.1", "prd2", "accepts TLSv1.0 on port 443"),

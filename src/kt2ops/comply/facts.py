@@ -96,6 +96,40 @@ class TransferFiles(FactBase):
         return files
 
 
+_PACKAGES_SCRIPT = """
+import hashlib, json, pathlib
+def read(p):
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+found = []
+for p in sorted(pathlib.Path("%s").rglob("*.tar.age")):
+    h = hashlib.sha256()
+    with p.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    stem = p.name[: -len(".tar.age")]
+    found.append({"path": str(p), "sha256": h.hexdigest(),
+                  "manifest": read(p.with_name(stem + ".manifest.json")),
+                  "verification": read(p.with_name(stem + ".verified.json"))})
+print(json.dumps(found))
+""" % TRANSFER_ROOT
+
+
+class TransferPackages(FactBase):
+    """Data packages in the transfer area: their SHA-256, manifest and recorded verification."""
+
+    def default(self) -> list:  # no output at all
+        return []
+
+    def command(self) -> str:
+        return f"python3 -c '{_PACKAGES_SCRIPT}'"
+
+    def process(self, output: Iterable[str]) -> list[dict[str, Any]]:
+        return json.loads("\n".join(output))
+
+
 class RiskyPackages(FactBase):
     """Installed plain-text transfer servers (FTP, telnet, TFTP, rsh)."""
 
@@ -124,5 +158,5 @@ class HostedDomains(FactBase):
 
 HOST_FACTS: dict[str, type[FactBase]] = {
     "sockets": ListeningSockets, "nftables": NftRuleset, "sshd": SshdEffective, "updates": SecurityUpdates,
-    "transfer_files": TransferFiles, "risky_packages": RiskyPackages, "hosted_domains": HostedDomains,
+    "transfer_files": TransferFiles, "transfer_packages": TransferPackages, "risky_packages": RiskyPackages, "hosted_domains": HostedDomains,
 }
