@@ -75,3 +75,18 @@ findings contains f if {
 	host.sshd.passwordauthentication != "no"
 	f := {"environment": env_id, "host": name, "message": "SSH/SFTP accepts passwords (passwordauthentication is not no)"}
 }
+
+# Data arrives only over SFTP: the transfer account is chrooted, SFTP-only, key-only, forwards nothing.
+sftp_rules := [
+	["forcecommand", "internal-sftp", "the transfer account is not limited to SFTP (no ForceCommand internal-sftp)"],
+	["chrootdirectory", "/", "the transfer account is not chrooted"],
+	["passwordauthentication", "no", "the transfer account accepts passwords"],
+	["allowtcpforwarding", "no", "the transfer account may forward TCP"],
+]
+
+findings contains f if {
+	some [env_id, name, host] in lib.hosts
+	some [key, prefix, message] in sftp_rules
+	not startswith(object.get(host.sftp, key, ""), prefix)
+	f := {"environment": env_id, "host": name, "message": message}
+}

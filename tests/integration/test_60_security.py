@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import yaml
 
-from tests.conftest import run
+from tests.conftest import LAB_INVENTORY, run
 from tests.integration.conftest import gateway, host_of, playbook, recap, tcp
 
 
@@ -71,3 +71,28 @@ def test_configuration_pointing_at_another_environment_is_refused(secured, lab_i
     assert "kt2_app_service_upstream: 'https://prd2.koppeltaal.test/api/' points at prd2" in proc.stdout
     assert recap(proc.stdout)["mgr2.lab"]["changed"] == 0
     assert run("podman", "exec", host_of(lab, "mgr2")["container"], "nft", "list", "ruleset").stdout == before
+
+
+def test_data_arrives_only_over_chrooted_sftp(secured, tmp_path):
+    lab = secured
+    mgr2 = host_of(lab, "mgr2")
+    lab_dir = LAB_INVENTORY / ".lab"
+    ssh = ["-i", str(lab_dir / "id_ed25519"), "-o", f"UserKnownHostsFile={lab_dir / 'known_hosts'}",
+           "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"]
+    package = tmp_path / "package.tar.age"
+    package.write_bytes(b"age-encryption.org/v1 stand-in")
+    batch = tmp_path / "batch"
+    batch.write_text(f"put {package} package.tar.age\n")
+    put = run("sftp", *ssh, "-b", str(batch), f"kt2transfer@{mgr2['address']}", check=False)
+    assert put.returncode == 0, put.stderr
+    try:
+        stat = run("podman", "exec", mgr2["container"], "stat", "-c", "%U",
+                   "/srv/kt2ops/transfer/incoming/package.tar.age").stdout.strip()
+        assert stat == "kt2transfer"
+        shell = run("ssh", *ssh, f"kt2transfer@{mgr2['address']}", "id", check=False)
+        assert "uid=" not in shell.stdout
+        escape = tmp_path / "escape"
+        escape.write_text("get /etc/shadow shadow\n")
+        assert run("sftp", *ssh, "-b", str(escape), f"kt2transfer@{mgr2['address']}", check=False).returncode != 0
+    finally:
+        run("podman", "exec", mgr2["container"], "rm", "-f", "/srv/kt2ops/transfer/incoming/package.tar.age")

@@ -40,6 +40,8 @@ def _host(env: str) -> dict:
         + [{"address": "127.0.0.1", "port": 5432, "process": "postgres"}],
         "nftables": _ruleset(env),
         "sshd": {"passwordauthentication": "no", "permitrootlogin": "without-password"},
+        "sftp": {"forcecommand": "internal-sftp -d /incoming", "chrootdirectory": "/srv/kt2ops/transfer",
+                 "passwordauthentication": "no", "allowtcpforwarding": "no"},
         "updates": {"lists_fetched": 1_790_000_000.0, "pending_security": []},
         "transfer_files": [], "risky_packages": [],
         "transfer_packages": [{"path": "/srv/kt2ops/transfer/incoming/p.tar.age", "sha256": "abc",

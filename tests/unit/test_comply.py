@@ -55,6 +55,10 @@ def _plain_http(doc):
     host(doc, "mgr2")["http"]["/api/"] = {"status": 200, "location": "", "body_bytes": 5120}
 
 
+def _sftp_with_a_shell(doc):
+    host(doc, "mgr2")["sftp"]["forcecommand"] = "none"
+
+
 def _expired_vog(doc):
     doc["records"]["people"][0]["vog"]["expires"] = "2026-09-20"
 
@@ -81,6 +85,7 @@ def _tampered_package(doc):
     (_share_certificate, "B.6", "prd2", "server .pki/prd2/server.crt shares its certificate with mgr2"),
     (_weak_tls, "B.1", "prd2", "accepts TLSv1.0 on port 443"),
     (_plain_http, "B.1", "mgr2", "plain HTTP answers /api/ with status 200 and 5120 bytes instead of a redirect"),
+    (_sftp_with_a_shell, "B.1", "mgr2", "the transfer account is not limited to SFTP"),
     (_expired_vog, "B.9", "mgr2", "the VOG of R. Bakker expired on 2026-09-20"),
     (_pending_update, "B.10", "prd2", "pending security updates: libssl3"),
     (_stale_data, "B.G4", "mgr2", "data of domain ggz-noorderlicht is still on mgr2"),

@@ -13,6 +13,7 @@ from typing import Any
 from pyinfra.api import FactBase
 
 TRANSFER_ROOT = "/srv/kt2ops/transfer"
+TRANSFER_USER = "kt2transfer"
 RISKY_PACKAGES = ("vsftpd", "proftpd-basic", "pure-ftpd", "tnftp", "ftpd", "telnetd", "inetutils-telnetd",
                   "tftpd-hpa", "rsh-server")
 
@@ -65,6 +66,13 @@ class SshdEffective(FactBase):
         return settings
 
 
+class SftpEffective(SshdEffective):
+    """sshd's effective settings for the transfer account (kt2_transfer) logging in from outside."""
+
+    def command(self) -> str:
+        return f"sshd -T -C user={TRANSFER_USER},host=control,addr=192.0.2.1"
+
+
 class SecurityUpdates(FactBase):
     """Pending security updates by apt's own simulation, and when the package lists were last fetched."""
 
@@ -97,14 +105,14 @@ class TransferFiles(FactBase):
 
 
 _PACKAGES_SCRIPT = """
-import hashlib, json, pathlib
+import hashlib, json, pathlib, sys
 def read(p):
     try:
         return json.loads(p.read_text())
     except (OSError, ValueError):
         return None
 found = []
-for p in sorted(pathlib.Path("%s").rglob("*.tar.age")):
+for p in sorted(pathlib.Path(sys.argv[1]).rglob("*.tar.age")):
     h = hashlib.sha256()
     with p.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -114,7 +122,7 @@ for p in sorted(pathlib.Path("%s").rglob("*.tar.age")):
                   "manifest": read(p.with_name(stem + ".manifest.json")),
                   "verification": read(p.with_name(stem + ".verified.json"))})
 print(json.dumps(found))
-""" % TRANSFER_ROOT
+"""
 
 
 class TransferPackages(FactBase):
@@ -124,7 +132,7 @@ class TransferPackages(FactBase):
         return []
 
     def command(self) -> str:
-        return f"python3 -c '{_PACKAGES_SCRIPT}'"
+        return f"python3 -c '{_PACKAGES_SCRIPT}' {TRANSFER_ROOT}"
 
     def process(self, output: Iterable[str]) -> list[dict[str, Any]]:
         return json.loads("\n".join(output))
@@ -157,6 +165,7 @@ class HostedDomains(FactBase):
 
 
 HOST_FACTS: dict[str, type[FactBase]] = {
-    "sockets": ListeningSockets, "nftables": NftRuleset, "sshd": SshdEffective, "updates": SecurityUpdates,
-    "transfer_files": TransferFiles, "transfer_packages": TransferPackages, "risky_packages": RiskyPackages, "hosted_domains": HostedDomains,
+    "sockets": ListeningSockets, "nftables": NftRuleset, "sshd": SshdEffective, "sftp": SftpEffective,
+    "updates": SecurityUpdates, "transfer_files": TransferFiles, "transfer_packages": TransferPackages,
+    "risky_packages": RiskyPackages, "hosted_domains": HostedDomains,
 }
