@@ -89,7 +89,7 @@ def test_data_arrives_only_over_chrooted_sftp(secured, tmp_path):
         stat = run("podman", "exec", mgr2["container"], "stat", "-c", "%U",
                    "/srv/kt2ops/transfer/incoming/package.tar.age").stdout.strip()
         assert stat == "kt2transfer"
-        shell = run("ssh", *ssh, f"kt2transfer@{mgr2['address']}", "id", check=False)
+        shell = run("timeout", "20", "ssh", *ssh, "-n", f"kt2transfer@{mgr2['address']}", "id", check=False)
         assert "uid=" not in shell.stdout
         escape = tmp_path / "escape"
         escape.write_text("get /etc/shadow shadow\n")

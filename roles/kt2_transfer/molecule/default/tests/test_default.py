@@ -11,7 +11,7 @@ def test_owner_delivers_a_file_over_sftp_into_incoming(host):
 
 
 def test_no_shell_and_no_command(host):
-    result = host.run(f"ssh {SSH} kt2transfer@127.0.0.1 id")
+    result = host.run(f"timeout 20 ssh {SSH} kt2transfer@127.0.0.1 id </dev/null")
     assert "uid=" not in result.stdout
     assert host.user("kt2transfer").shell == "/usr/sbin/nologin"
 
