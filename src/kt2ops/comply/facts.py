@@ -18,11 +18,15 @@ RISKY_PACKAGES = ("vsftpd", "proftpd-basic", "pure-ftpd", "tnftp", "ftpd", "teln
                   "tftpd-hpa", "rsh-server")
 
 
-class ListeningSockets(FactBase):
-    """TCP sockets in LISTEN state: [{"address", "port", "process"}]."""
+class _ListFact(FactBase):
+    """A fact that is a list: empty when the command prints nothing at all."""
 
-    def default(self) -> list:  # no output at all
+    def default(self) -> list:
         return []
+
+
+class ListeningSockets(_ListFact):
+    """TCP sockets in LISTEN state: [{"address", "port", "process"}]."""
 
     def command(self) -> str:
         return "ss -Htlnp"
@@ -39,11 +43,8 @@ class ListeningSockets(FactBase):
         return sockets
 
 
-class NftRuleset(FactBase):
+class NftRuleset(_ListFact):
     """The loaded nftables ruleset, as `nft -j` gives it (empty when nft is missing)."""
-
-    def default(self) -> list:  # no output at all
-        return []
 
     def command(self) -> str:
         return "nft -j list ruleset 2>/dev/null || echo '{\"nftables\": []}'"
@@ -87,11 +88,8 @@ class SecurityUpdates(FactBase):
         return {"lists_fetched": float(stamp) if stamp else None, "pending_security": pending}
 
 
-class TransferFiles(FactBase):
+class TransferFiles(_ListFact):
     """Files in the transfer area: [{"path", "size", "mtime"}]."""
-
-    def default(self) -> list:  # no output at all
-        return []
 
     def command(self) -> str:
         return f"find {TRANSFER_ROOT} -type f -printf '%P\\t%s\\t%T@\\n' 2>/dev/null || true"
@@ -125,11 +123,8 @@ print(json.dumps(found))
 """
 
 
-class TransferPackages(FactBase):
+class TransferPackages(_ListFact):
     """Data packages in the transfer area: their SHA-256, manifest and recorded verification."""
-
-    def default(self) -> list:  # no output at all
-        return []
 
     def command(self) -> str:
         return f"python3 -c '{_PACKAGES_SCRIPT}' {TRANSFER_ROOT}"
@@ -138,11 +133,8 @@ class TransferPackages(FactBase):
         return json.loads("\n".join(output))
 
 
-class RiskyPackages(FactBase):
+class RiskyPackages(_ListFact):
     """Installed plain-text transfer servers (FTP, telnet, TFTP, rsh)."""
-
-    def default(self) -> list:  # no output at all
-        return []
 
     def command(self) -> str:
         return (f"dpkg-query -W -f '${{Package}} ${{db:Status-Status}}\\n' {' '.join(RISKY_PACKAGES)} "
