@@ -60,8 +60,10 @@ def test_stored_evidence_gives_the_same_verdicts_without_hosts(clean, tmp_path):
 def test_mgr2_opened_to_prd2_is_caught_and_the_link_is_real(clean, control_listener, tmp_path):
     lab = clean[0]
     mgr2, prd2 = host_of(lab, "mgr2"), host_of(lab, "prd2")
-    run("podman", "exec", mgr2["container"], "nft", "insert", "rule", "inet", "kt2ops", "output",
-        "ip", "daddr", prd2["subnet"], "accept")
+    # An operator opens mgr2 to prd2's network, both ways (the replies must come back in too).
+    for chain, field in (("output", "daddr"), ("input", "saddr")):
+        run("podman", "exec", mgr2["container"], "nft", "insert", "rule", "inet", "kt2ops", chain,
+            "ip", field, prd2["subnet"], "accept")
     try:
         assert tcp(mgr2["container"], gateway(prd2), control_listener)  # the hole is real
         code, report, _ = comply(tmp_path, "-l", "mgr2")
