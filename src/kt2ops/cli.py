@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from kt2ops.artifact import ArtifactError
 from kt2ops.artifact import build as build_artifact
 from kt2ops.comply.cli import comply
 from kt2ops.comply.cli import verify as verify_bundle
+from kt2ops.console import err, out
 from kt2ops.inventory.check import check_inventory
 from kt2ops.inventory.model import InventoryError
 from kt2ops.lab.image import ensure_image
@@ -22,10 +21,6 @@ from kt2ops.lab.lab import Lab
 from kt2ops.lab.podman import PodmanError, check_usable
 from kt2ops.paths import LAB_INVENTORY
 from kt2ops.security.cli import package
-
-# Piped output (CI logs, files) gets a wide fixed width so tables are not squeezed to 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
 
 inventory_option = click.option(
     "-i", "--inventory", "inventory", type=click.Path(path_type=Path), default=LAB_INVENTORY,

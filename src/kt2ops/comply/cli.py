@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from kt2ops.comply.collect import EvidenceError, collect
 from kt2ops.comply.evaluate import ComplyError, catalogue, compare, failed, judge, load_waivers
 from kt2ops.comply.report import verify_bundle, write_bundle
+from kt2ops.console import err, out
 from kt2ops.inventory.model import InventoryError
 from kt2ops.paths import LAB_INVENTORY, PROJECT_ROOT
 
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
 STYLE = {"pass": "green", "fail": "bold red", "waived": "yellow", "not_applicable": "dim"}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,16 +65,19 @@ def _first_lines(exc: Exception) -> str:
 _UNSAFE = str.maketrans({'"': "'", "\\": "/", "\n": " ", "\r": " ", "\t": " "})
 
 
+def _leaves(value: Any, convert: Callable[[Any], Any]) -> Any:
+    """`value` with `convert` applied to every scalar (dict keys included)."""
+    if isinstance(value, dict):
+        return {_leaves(k, convert): _leaves(v, convert) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_leaves(v, convert) for v in value]
+    return convert(value)
+
+
 def rego_safe(value: Any) -> Any:
     """The evidence as Rego may see it: rego-cpp writes strings back without escaping quotes and
     backslashes, so its answer would not parse; they become ' and / (the same for every run)."""
-    if isinstance(value, str):
-        return value.translate(_UNSAFE)
-    if isinstance(value, dict):
-        return {rego_safe(k): rego_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [rego_safe(v) for v in value]
-    return value
+    return _leaves(value, lambda v: v.translate(_UNSAFE) if isinstance(v, str) else v)
 
 
 def findings(rego: Interpreter, policy: str) -> list[dict[str, str]]:
@@ -160,11 +164,7 @@ def load_waivers(path: Path, known_controls: set[str]) -> list[dict[str, Any]]:
 
 def _stringify_dates(value: Any) -> Any:
     # YAML reads 2027-01-31 as a date; the schema (and the evidence) speak ISO strings.
-    if isinstance(value, dict):
-        return {k: _stringify_dates(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_stringify_dates(v) for v in value]
-    return value.isoformat() if hasattr(value, "isoformat") else value
+    return _leaves(value, lambda v: v.isoformat() if hasattr(v, "isoformat") else v)
 
 
 def compare(report: dict[str, Any], baseline: dict[str, Any]) -> dict[str, list[str]]:

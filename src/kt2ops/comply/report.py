@@ -4,13 +4,14 @@ what was filed with an auditor can be shown unchanged later."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+
+from kt2ops.security.package import sha256_file
 
 MANIFEST = "MANIFEST.sha256"
 TOOL = "kt2 comply"
@@ -29,7 +30,7 @@ def write_bundle(out: Path, evidence: dict[str, Any], report: dict[str, Any]) ->
     }
     for name, text in files.items():
         (out / name).write_text(text)
-    lines = [f"{hashlib.sha256((out / n).read_bytes()).hexdigest()}  {n}" for n in sorted(files)]
+    lines = [f"{sha256_file(out / n)}  {n}" for n in sorted(files)]
     (out / MANIFEST).write_text("\n".join(lines) + "\n")
     return [out / n for n in [*files, MANIFEST]]
 
@@ -45,7 +46,7 @@ def verify_bundle(out: Path) -> list[str]:
         path = out / name
         if not path.exists():
             problems.append(f"{name}: missing")
-        elif hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+        elif sha256_file(path) != digest:
             problems.append(f"{name}: changed (SHA-256 differs from the manifest)")
     return problems
 

@@ -1,0 +1,11 @@
+"""The consoles every `kt2` command prints to."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+
+# Piped output (CI logs, files) gets a wide fixed width so tables are not squeezed to 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
