@@ -27,6 +27,8 @@ from kt2ref.kt13.messages import EVENT_SYSTEM
 # Which event fires which trigger function; a trigger listed for an application fires on its event.
 TRIGGER_EVENTS = {"welcome_mail": "client_created", "task_notification": "task_assigned",
                   "sms_reminder": "task_assigned"}
+# The switch that stops an application sending to the platform; not a valid trigger id (has a space).
+SENDING = "sending to platform"
 
 
 class AppService:
@@ -50,8 +52,26 @@ class AppService:
         path = self.state_dir / "triggers.json"
         return json.loads(path.read_text()) if path.exists() else {}
 
-    def _enabled(self, app: dict[str, Any], trigger: str) -> bool:
-        return self._states().get(f"{app['domain']}/{app['id']}/{trigger}", True)
+    def _enabled(self, app: dict[str, Any], switch: str) -> bool:
+        return self._states().get(f"{app['domain']}/{app['id']}/{switch}", True)
+
+    async def _switch(self, request: Request, app: dict[str, Any], switch: str) -> Response:
+        """Set one of the application's switches (a trigger function, or sending); answers like the contract."""
+        wanted = await json_body(request)
+        if not isinstance(wanted, dict) or not isinstance(wanted.get("enabled"), bool):
+            raise BadRequest('body must be {"enabled": true|false}')
+        with self.lock:
+            states = self._states()
+            key = f"{app['domain']}/{app['id']}/{switch}"
+            before = states.get(key, True)
+            if before == wanted["enabled"]:
+                return contract_result(False, enabled=before)
+            if not dry_run(request):
+                states[key] = wanted["enabled"]
+                tmp = self.state_dir / "triggers.json.tmp"
+                tmp.write_text(json.dumps(states, indent=1, sort_keys=True))
+                os.replace(tmp, self.state_dir / "triggers.json")
+            return contract_result(True, {"enabled": before}, wanted, enabled=wanted["enabled"])
 
     def triggers(self, request: Request) -> Response:
         app = self._app(request)
@@ -63,21 +83,14 @@ class AppService:
         if trigger not in app["triggers"]:
             raise BadRequest(f"{app['id']} has no trigger function {trigger!r} "
                              f"(it has: {', '.join(app['triggers']) or 'none'})", 404, "not-found")
-        wanted = await json_body(request)
-        if not isinstance(wanted, dict) or not isinstance(wanted.get("enabled"), bool):
-            raise BadRequest('body must be {"enabled": true|false}')
-        with self.lock:
-            states = self._states()
-            key = f"{app['domain']}/{app['id']}/{trigger}"
-            before = states.get(key, True)
-            if before == wanted["enabled"]:
-                return contract_result(False, enabled=before)
-            if not dry_run(request):
-                states[key] = wanted["enabled"]
-                tmp = self.state_dir / "triggers.json.tmp"
-                tmp.write_text(json.dumps(states, indent=1, sort_keys=True))
-                os.replace(tmp, self.state_dir / "triggers.json")
-            return contract_result(True, {"enabled": before}, wanted, enabled=wanted["enabled"])
+        return await self._switch(request, app, trigger)
+
+    async def sending(self, request: Request) -> Response:
+        """Whether the application sends messages to the platform (runbook P.3 stops it, R turns it on)."""
+        app = self._app(request)
+        if request.method == "GET":
+            return JSONResponse({"enabled": self._enabled(app, SENDING)})
+        return await self._switch(request, app, SENDING)
 
     # --- acting as the application -------------------------------------------------------------------
 
@@ -86,6 +99,9 @@ class AppService:
         details = await json_body(request)
         if not isinstance(details, dict):
             raise BadRequest("body must be a JSON object (given, family, email, number)")
+        if not self._enabled(app, SENDING):
+            raise BadRequest(f"{app['id']} does not send to the platform for domain {app['domain']} now "
+                             "(sending stopped, runbook P.3)", 503, "transient")
         number = details.get("number") or uuid.uuid4().hex[:12]
         patient = {"resourceType": "Patient", "active": True,
                    "identifier": [{"system": f"urn:kt2ops:client:{app['id']}", "value": str(number)}],
@@ -163,6 +179,7 @@ def create_app() -> Starlette:
         Route("/_contract/health", service.health),
         Route(base + "/triggers", service.triggers),
         Route(base + "/triggers/{trigger}", service.set_trigger, methods=["PUT"]),
+        Route(base + "/sending", service.sending, methods=["GET", "PUT"]),
         Route(base + "/clients", service.register_client, methods=["POST"]),
         Route(base + "/outbox", service.outbox),
     ]

@@ -210,7 +210,14 @@ class Kt13Server:
         async with request.app.state.pool.connection() as conn, conn.transaction():
             domain = await self._domain(conn, request.path_params["domain"])
             by_status = await self._depth(conn, domain["id"])
-        return JSONResponse({"domain": domain["id"], "by_status": by_status,
+            cursor = await conn.execute(
+                "SELECT sender, count(*) FILTER (WHERE status = 'New') AS queued, "
+                "count(*) FILTER (WHERE status = 'Claimed') AS in_flight FROM messages "
+                "WHERE domain = %s AND status IN ('New', 'Claimed') GROUP BY sender ORDER BY sender", (domain["id"],))
+            queues = {row["sender"]: {"queued": row["queued"], "in_flight": row["in_flight"]}
+                      for row in await cursor.fetchall()}
+        # A queue per sending application: what its readers still have to take (New) or settle (Claimed).
+        return JSONResponse({"domain": domain["id"], "by_status": by_status, "queues": queues,
                              "queued": by_status["New"], "in_flight": by_status["Claimed"],
                              "total": sum(by_status.values())})
 

@@ -1,0 +1,69 @@
+"""What a runbook step needs to know of the inventory: the domain's file, its target environment,
+every environment's facts and maintenance calendar. Built from Ansible's view of the inventory, both
+inside a playbook (hostvars) and in the `kt2` commands (ansible-inventory)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kt2ops.inventory.check import check_inventory
+from kt2ops.runbook.gate import ANNOUNCE_DAYS
+from kt2ops.runbook.windows import MaintenanceCalendar
+
+
+class RunbookError(ValueError):
+    """The runbook cannot act on this input; the message names the file, field or step."""
+
+
+@dataclass
+class RunbookContext:
+    inventory: Path
+    domain: dict[str, Any]
+    target: str
+    environments: dict[str, dict[str, Any]]
+    maintenance: dict[str, dict[str, Any] | None]
+    announce_days: int = ANNOUNCE_DAYS
+    _calendars: dict[str, MaintenanceCalendar | None] = field(default_factory=dict)
+
+    @property
+    def domain_id(self) -> str:
+        return self.domain["domain"]["id"]
+
+    def calendar(self, env_id: str) -> MaintenanceCalendar | None:
+        if env_id not in self._calendars:
+            spec = self.maintenance.get(env_id)
+            self._calendars[env_id] = None if spec is None else MaintenanceCalendar(
+                env_id, spec, self.environments[env_id].get("data_class") == "production",
+                source=f"{self.inventory}/group_vars/{env_id}.yml")
+        return self._calendars[env_id]
+
+
+def load_domain(inventory: Path, domain_id: str) -> dict[str, Any]:
+    report = check_inventory(inventory)
+    if report.errors:
+        raise RunbookError(f"{inventory}: the inventory has {len(report.errors)} error(s), first: {report.errors[0]}")
+    for doc in report.documents:
+        if doc["domain"]["id"] == domain_id:
+            return doc
+    raise RunbookError(f"{inventory}/domains: no domain {domain_id!r} (known: {', '.join(report.domains)})")
+
+
+def build_context(inventory: Path, domain_id: str, env_vars: Mapping[str, Mapping[str, Any]],
+                  target: str | None = None, announce_days: int = ANNOUNCE_DAYS) -> RunbookContext:
+    """`env_vars` maps each environment id to the variables of one of its hosts (kt2_env, kt2_maintenance)."""
+    doc = load_domain(inventory, domain_id)
+    environments = {env: dict(v["kt2_env"]) for env, v in env_vars.items() if "kt2_env" in v}
+    if target is None:
+        production = [e for e in doc["domain"]["environments"]
+                      if environments.get(e, {}).get("data_class") == "production"]
+        if not production:
+            raise RunbookError(f"{doc['_file']}: domain.environments names no production environment to migrate to")
+        target = production[0]
+    if target not in doc["domain"]["environments"]:
+        raise RunbookError(f"{doc['_file']}: domain.environments does not name the target {target!r}")
+    maintenance = {env: (dict(v["kt2_maintenance"]) if v.get("kt2_maintenance") else None)
+                   for env, v in env_vars.items()}
+    return RunbookContext(inventory, doc, target, environments, maintenance, announce_days)
