@@ -20,6 +20,7 @@ from kt2ops.lab.image import ensure_image
 from kt2ops.lab.lab import Lab
 from kt2ops.lab.podman import PodmanError, check_usable
 from kt2ops.paths import LAB_INVENTORY
+from kt2ops.runbook.cli import audit, calendar, run_step, runbook
 from kt2ops.security.cli import package
 
 inventory_option = click.option(
@@ -149,3 +150,5 @@ def artifact_build() -> None:
 main.add_command(comply)
 main.add_command(verify_bundle)
 main.add_command(package)
+for command in (runbook, run_step, audit, calendar):
+    main.add_command(command)

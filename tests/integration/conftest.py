@@ -1,7 +1,10 @@
 import json
+import ssl
 import subprocess
 import sys
+import uuid
 
+import httpx
 import pytest
 
 from tests.conftest import LAB_INVENTORY, run
@@ -88,6 +91,37 @@ def kt2_client(lab: list[dict], environment: str, domain: str, app: str, key_env
                      connect_host=host["address"])
 
 
+class Kt13App:
+    """An application of the domain, over nginx and TLS on the kt13 host."""
+
+    def __init__(self, lab, application, domain="NOORDERLICHT"):
+        self.host = host_of(lab, "kt13")
+        self.domain = domain
+        context = ssl.create_default_context(cafile=str(LAB_INVENTORY / ".pki" / "kt13" / "ca.crt"))
+        self.http = httpx.Client(verify=context, timeout=30)
+        self.application = application
+
+    def call(self, method, path, **kwargs):
+        return self.http.request(method, f"https://{self.host['address']}/kt13/{self.domain}/FHIR/Koppeltaal/{path}",
+                                 headers={"Host": "kt13.koppeltaal.test", "X-Koppeltaal-Application": self.application},
+                                 extensions={"sni_hostname": "kt13.koppeltaal.test"}, **kwargs)
+
+    def post(self, patient, event="CreateOrUpdatePatient"):
+        header = {"resourceType": "MessageHeader", "id": str(uuid.uuid4()),
+                  "event": {"system": "http://koppeltaal.nl/fhir/message-event", "code": event},
+                  "data": [{"reference": patient}], "patient": {"reference": patient}}
+        bundle = {"resourceType": "Bundle", "type": "message",
+                  "entry": [{"resource": header}, {"resource": {"resourceType": "Patient", "id": patient}}]}
+        return header["id"], self.call("POST", "Mailbox", json=bundle)
+
+    def claim(self, patient=None, count=10):
+        params = {"_query": "MessageHeader.GetNextNewAndClaim", "_count": count}
+        return self.call("GET", "MessageHeader/_search", params={**params, **({"patient": patient} if patient else {})})
+
+    def settle(self, message_id, status):
+        return self.call("PUT", f"MessageHeader/{message_id}/_status", json={"status": status})
+
+
 @pytest.fixture
 def lab_inventory_copy(tmp_path):
     """A private copy of the lab inventory that still reaches the lab hosts (connection file and PKI
@@ -95,7 +129,7 @@ def lab_inventory_copy(tmp_path):
     import shutil
 
     target = tmp_path / "lab"
-    shutil.copytree(LAB_INVENTORY, target, ignore=shutil.ignore_patterns(".lab"))
+    shutil.copytree(LAB_INVENTORY, target, ignore=shutil.ignore_patterns(".lab", ".runbook"))
     return target
 
 

@@ -2,48 +2,16 @@
 claim timeout, queue depth, traffic control, the freeze flag, ordered export and the generator."""
 
 import json
-import ssl
 import time
 import uuid
 
-import httpx
 import pytest
 
-from tests.conftest import LAB_INVENTORY
+from tests.integration.conftest import Kt13App as Kt13
 from tests.integration.conftest import contract, host_of
 
 DOMAIN = "NOORDERLICHT"
 SENDER, READER = "noorderlicht-ecd", "mindfit-module"
-
-
-class Kt13:
-    """An application of the domain, over nginx and TLS on the kt13 host."""
-
-    def __init__(self, lab, application):
-        self.host = host_of(lab, "kt13")
-        context = ssl.create_default_context(cafile=str(LAB_INVENTORY / ".pki" / "kt13" / "ca.crt"))
-        self.http = httpx.Client(verify=context, timeout=30)
-        self.application = application
-
-    def call(self, method, path, **kwargs):
-        return self.http.request(method, f"https://{self.host['address']}/kt13/{DOMAIN}/FHIR/Koppeltaal/{path}",
-                                 headers={"Host": "kt13.koppeltaal.test", "X-Koppeltaal-Application": self.application},
-                                 extensions={"sni_hostname": "kt13.koppeltaal.test"}, **kwargs)
-
-    def post(self, patient, event="CreateOrUpdatePatient"):
-        header = {"resourceType": "MessageHeader", "id": str(uuid.uuid4()),
-                  "event": {"system": "http://koppeltaal.nl/fhir/message-event", "code": event},
-                  "data": [{"reference": patient}], "patient": {"reference": patient}}
-        bundle = {"resourceType": "Bundle", "type": "message",
-                  "entry": [{"resource": header}, {"resource": {"resourceType": "Patient", "id": patient}}]}
-        return header["id"], self.call("POST", "Mailbox", json=bundle)
-
-    def claim(self, patient):
-        return self.call("GET", "MessageHeader/_search", params={
-            "_query": "MessageHeader.GetNextNewAndClaim", "patient": patient, "_count": 10})
-
-    def settle(self, message_id, status):
-        return self.call("PUT", f"MessageHeader/{message_id}/_status", json={"status": status})
 
 
 def _export(host, domain):

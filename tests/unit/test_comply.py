@@ -79,7 +79,15 @@ def _tampered_package(doc):
     host(doc, "mgr2")["transfer_packages"][0]["sha256"] = "abd"
 
 
+def _migration_without_backup(doc):
+    doc["runbook"] = {"ggz-noorderlicht": {"migration_started": ["P.3", "P.4"], "target": "prd2", "backups": {
+        "L.2-1": {"step": "L.2", "created": "2026-09-20T10:00:00+00:00", "restore_test": "identical",
+                  "files_intact": False}}}}
+
+
 @pytest.mark.parametrize(("breakage", "control", "env", "message"), [
+    (_migration_without_backup, "B.7", "prd2",
+     "domain ggz-noorderlicht: migration steps ran (P.3, P.4) without an intact, restore-tested backup"),
     (_tampered_package, "B.2", "mgr2", "package /srv/kt2ops/transfer/incoming/p.tar.age does not match its manifest"),
     (_break_separation, "B.5", "mgr2", "rule 12 in chain output accepts traffic with 10.221.12.10 (10.221.12.0/24)"),
     (_share_certificate, "B.6", "prd2", "server .pki/prd2/server.crt shares its certificate with mgr2"),
@@ -97,6 +105,13 @@ def test_each_violation_fails_its_control(breakage, control, env, message):
     found = failing(doc)
     assert any(message in m for m in found.get((control, env), [])), found
     assert {c for c, _ in found} == {control}  # and nothing else
+
+
+def test_a_restore_tested_intact_backup_passes_b7():
+    doc = evidence()
+    _migration_without_backup(doc)
+    doc["runbook"]["ggz-noorderlicht"]["backups"]["L.2-1"]["files_intact"] = True
+    assert statuses(doc)[("B.7", "prd2")] == "pass"
 
 
 def test_unreachable_host_fails_its_host_controls_for_want_of_evidence():

@@ -8,6 +8,7 @@ TLS and plain HTTP are observed from the control machine as a client sees them, 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ from kt2ops.comply.facts import HOST_FACTS
 from kt2ops.comply.tls import describe_certificate, probe_http, scan_tls
 from kt2ops.inventory.check import check_inventory
 from kt2ops.inventory.model import Inventory, load_inventory
+from kt2ops.runbook.backup import verify_files
+from kt2ops.runbook.state import audit_log, domain_state, runbook_dir
 
 EVIDENCE_SCHEMA = "kt2ops-evidence/1"
 PKI_DIR = ".pki"
@@ -77,7 +80,30 @@ def collect(inventory_path: Path, limit: list[str] | None = None,
         "records": {"suppliers": {s["name"]: s for s in records.get("kt2_suppliers", [])},
                     "people": records.get("kt2_people", [])},
         "suppliers_in_use": sorted({app["supplier"] for doc in report.documents for app in doc["applications"]}),
+        "runbook": runbook_evidence(inventory_path, [d["domain"]["id"] for d in report.documents]),
     }
+
+
+def runbook_evidence(inventory_path: Path, domains: list[str]) -> dict[str, Any]:
+    """Per domain: the disruptive migration steps done, the environment migrated to, and its backups with
+    their restore test and whether their files still match the manifest (B.7)."""
+    log, found = audit_log(inventory_path), {}
+    for domain in domains:
+        state = domain_state(log, domain)
+        started = [s for s in MIGRATION_STEPS if state.done(s)]
+        target = next((r.environment for r in reversed(state.runs) if r.environment), None)
+        backups = {}
+        for manifest_file in sorted((runbook_dir(inventory_path) / "backups" / domain).glob("*/manifest.json")):
+            manifest = json.loads(manifest_file.read_text())
+            backups[manifest["backup"]] = {"step": manifest["step"], "created": manifest["created"],
+                                           "restore_test": manifest.get("restore_test"),
+                                           "files_intact": not verify_files(manifest_file.parent)}
+        if started or backups:
+            found[domain] = {"migration_started": started, "target": target, "backups": backups}
+    return found
+
+
+MIGRATION_STEPS = ("P.3", "P.4", "P.5", "P.6", "P.2")
 
 
 def _env_facts(inventory: Inventory, env: str) -> dict[str, Any]:

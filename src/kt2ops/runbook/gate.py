@@ -42,6 +42,7 @@ def window_check(step: Step, environment: dict[str, Any], calendar: MaintenanceC
         return True, f"inside the maintenance window {found.start:%Y-%m-%d %H:%M}-{found.end:%H:%M} ({found.rule})"
     if emergency_reason.strip():
         return True, f"outside a maintenance window: emergency override, reason: {emergency_reason.strip()}"
+    at = at.astimezone(calendar.zone) if calendar else at
     upcoming = calendar.next_window(at) if calendar else None
     hint = f"; next window {upcoming.start:%Y-%m-%d %H:%M}-{upcoming.end:%H:%M}" if upcoming else \
         "; the environment has no maintenance calendar (kt2_maintenance)"
