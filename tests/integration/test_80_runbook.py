@@ -87,6 +87,19 @@ def inventory(secured, tmp_path_factory):
     return target
 
 
+@pytest.fixture
+def restored_afterwards(secured):
+    """Whatever happens in the test, the domain is open, unfrozen and its switches on again afterwards."""
+    yield
+    kt13, prd2 = host_of(secured, "kt13"), host_of(secured, "prd2")
+    contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/traffic", "PUT", {"inbound_open": True})
+    contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/freeze", "PUT", {"frozen": False})
+    for app, trigger in ((SENDER, "welcome_mail"), (READER, "task_notification")):
+        contract(kt13, 8070, f"/_contract/apps/{DOMAIN}/{app}/sending", "PUT", {"enabled": True})
+        for host in (kt13, prd2):
+            contract(host, 8070, f"/_contract/apps/{DOMAIN}/{app}/triggers/{trigger}", "PUT", {"enabled": True})
+
+
 def _decide(inventory, decision, value, role="care_provider"):
     ok(kt2(inventory, "runbook", "approve", "--domain", DOMAIN, "--decision", decision, "--value", value,
            "--by", "A. de Vries", "--role", role, "--reason", "lab: agreed in the GO/NO-GO meeting"))
@@ -106,7 +119,7 @@ def _kill_midway(inventory, name, marker):
 
 
 @pytest.mark.lab
-def test_runbook_part1_under_live_traffic(secured, inventory):
+def test_runbook_part1_under_live_traffic(secured, inventory, restored_afterwards):
     kt13 = host_of(secured, "kt13")
     prd2 = host_of(secured, "prd2")
     backups = inventory / ".runbook" / "backups" / DOMAIN
@@ -120,9 +133,11 @@ def test_runbook_part1_under_live_traffic(secured, inventory):
         for decision in ("O.2", "O.3", "O.4"):
             _decide(inventory, decision, "confirmed")
         _decide(inventory, "O.9", "GO")
-        _decide(inventory, "O.10", "GO", role="it_supplier")  # the wrong party: not a GO for the care provider
+        wrong_party = kt2(inventory, "runbook", "approve", "--domain", DOMAIN, "--decision", "O.10", "--value",
+                          "GO", "--by", "B. Jansen", "--role", "it_supplier", "--reason", "not theirs to give")
+        assert wrong_party.returncode == 2 and "O.10 is decided by care_provider" in wrong_party.stderr
         gate = step(inventory, "O")
-        assert gate.returncode != 0 and "O.10" in gate.stdout and "care_provider" in gate.stdout
+        assert gate.returncode != 0 and "O.10 Care provider orders the migration: no decision" in gate.stdout
         _decide(inventory, "O.10", "GO")
         ok(step(inventory, "O"))
 
@@ -136,7 +151,7 @@ def test_runbook_part1_under_live_traffic(secured, inventory):
         before_drain = step(inventory, "P.2")
         assert before_drain.returncode != 0 and "P.2 needs P.5 done first" in before_drain.stdout
         drained = ok(step(inventory, "P.5", "-e", "kt2_drain_timeout=180"))
-        assert "P.5 after" in drained.stdout and "drained after" in drained.stdout
+        assert "P.5 after" in drained.stdout and "0 queued, 0 in flight (every queue empty)" in drained.stdout
         ok(step(inventory, "P.6", "-e", "kt2_drain_timeout=180"))
 
         # P.2 killed midway (SIGKILL of ansible-playbook), then run again: one complete backup, no debris.
@@ -161,7 +176,8 @@ def test_runbook_part1_under_live_traffic(secured, inventory):
     manifest = json.loads((complete[0] / "manifest.json").read_text())
     assert manifest["restore_test"] == "identical"
     export = contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/export")[1]
-    assert next(p for p in manifest["parts"] if p["name"] == "kt13-messages")["rows"] == len(export.splitlines())
+    assert next(p for p in manifest["parts"] if p["name"] == "kt13-messages")["rows"] == len(
+        [line for line in export.splitlines() if line.strip()])
     assert "identical" in ok(kt2(inventory, "runbook", "restore-test", "--domain", DOMAIN)).stdout
 
     status = json.loads(ok(kt2(inventory, "runbook", "status", "--domain", DOMAIN, "--json")).stdout)
@@ -187,7 +203,7 @@ def test_runbook_part1_under_live_traffic(secured, inventory):
 
 
 @pytest.mark.lab
-def test_a_corrupted_backup_is_refused_at_restore(secured, inventory):
+def test_a_corrupted_backup_is_refused_at_restore(secured, inventory, restored_afterwards):
     ok(step(inventory, "L.2"))
     newest = sorted(p for p in (inventory / ".runbook" / "backups" / DOMAIN).glob("L.2-*") if p.is_dir())[-1]
     part = newest / "kt13-messages.age"
@@ -200,12 +216,13 @@ def test_a_corrupted_backup_is_refused_at_restore(secured, inventory):
 
 @pytest.mark.lab
 def test_an_edited_audit_record_is_named(secured, inventory):
-    ok(step(inventory, "L.1", "--check"))
+    for _ in range(2):
+        ok(step(inventory, "L.1", "--check"))
     trail = inventory / ".runbook" / "audit.jsonl"
     lines = trail.read_text().splitlines()
-    record = json.loads(lines[3])
+    record = json.loads(lines[2])
     record["operator"] = "someone-else"
-    lines[3] = json.dumps(record, sort_keys=True)
+    lines[2] = json.dumps(record, sort_keys=True)
     trail.write_text("\n".join(lines) + "\n")
     proc = kt2(inventory, "audit", "verify")
-    assert proc.returncode == 1 and f"line 4 (seq {record['seq']}): content changed" in proc.stderr
+    assert proc.returncode == 1 and f"line 3 (seq {record['seq']}): content changed" in proc.stderr
