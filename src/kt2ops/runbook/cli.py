@@ -13,7 +13,7 @@ import click
 from pyrage import x25519
 from rich.table import Table
 
-from kt2ops.console import err, out
+from kt2ops.console import out
 from kt2ops.inventory.model import InventoryError, load_inventory
 from kt2ops.paths import LAB_INVENTORY, PROJECT_ROOT, ansible_env
 from kt2ops.runbook.audit import AuditError, operator
