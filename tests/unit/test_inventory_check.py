@@ -103,3 +103,40 @@ def test_unparseable_inventory(tmp_path):
     (tmp_path / "hosts.yml").write_text("all:\n  children: [oops\n")
     report = check_inventory(tmp_path)
     assert len(report.errors) == 1 and "Ansible cannot parse the inventory" in report.errors[0].message
+
+
+def _edit_yaml(path, edit):
+    import yaml
+
+    data = yaml.safe_load(path.read_text())
+    edit(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_production_window_before_six_names_file_and_field(inventory_copy):
+    def early(data):
+        data["kt2_maintenance"]["windows"][0]["from"] = "09:00"
+
+    path = _edit_yaml(inventory_copy / "group_vars" / "prd2.yml", early)
+    [finding] = check_inventory(inventory_copy).errors
+    assert finding.file == str(path) and "kt2_maintenance.windows" in str(finding) and "18:00" in str(finding)
+
+
+def test_bad_appendix_b_records_name_file_and_field(inventory_copy):
+    def broken(data):
+        del data["kt2_people"][0]["vog"]["expires"]
+        data["kt2_suppliers"][0]["incident_procedure"]["expires"] = "soon"
+
+    path = _edit_yaml(inventory_copy / "group_vars" / "all.yml", broken)
+    messages = [str(f) for f in check_inventory(inventory_copy).errors]
+    assert any("kt2_people[0].vog: 'expires' is a required property" in m for m in messages), messages
+    assert any("kt2_suppliers[0].incident_procedure.expires: 'soon'" in m for m in messages), messages
+    assert all(m.startswith(str(path)) for m in messages)
+
+
+def test_a_person_on_an_unknown_environment_is_named(inventory_copy):
+    path = _edit_yaml(inventory_copy / "group_vars" / "all.yml",
+                      lambda data: data["kt2_people"][1]["environments"].append("prd9"))
+    [finding] = check_inventory(inventory_copy).errors
+    assert finding.file == str(path) and "kt2_people[1].environments[3]: no environment 'prd9'" in str(finding)

@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from kt2ops.inventory.model import KT2_GROUP, KT13_GROUP, Inventory, InventoryError, load_inventory
 from kt2ops.inventory.yamlsrc import YamlDoc, YamlError
 from kt2ops.paths import SCHEMAS
+from kt2ops.runbook.windows import CalendarError, MaintenanceCalendar
 
 DOMAINS_DIR = "domains"
 YAML_SUFFIXES = (".yml", ".yaml")
@@ -257,5 +258,46 @@ def check_inventory(inventory_dir: Path) -> Report:
         report.add(inventory_dir, None, [], str(exc))
         return report
     environments = _check_environments(report, inventory)
+    _check_maintenance(report, inventory)
+    _check_records(report, inventory)
     _check_domains(report, inventory_dir, environments)
     return report
+
+
+# -- maintenance windows and appendix B records ------------------------------------------------------
+def _check_maintenance(report: Report, inventory: Inventory) -> None:
+    """Every environment's kt2_maintenance calendar: its schema, and production windows from 18:00."""
+    for env_id in inventory.environment_ids:
+        for file in _group_vars_files(inventory.path, env_id):
+            try:
+                doc = YamlDoc(file)
+            except (YamlError, OSError, UnicodeDecodeError):
+                continue  # reported with the environment's facts already
+            if not isinstance(doc.data, dict) or "kt2_maintenance" not in doc.data:
+                continue
+            spec = doc.data["kt2_maintenance"]
+            if not _schema_errors(report, doc, file, spec, "maintenance", ["kt2_maintenance"]):
+                continue
+            facts = inventory.hostvars.get(next(iter(inventory.group_hosts(env_id)), ""), {}).get("kt2_env") or {}
+            try:
+                MaintenanceCalendar(env_id, spec, facts.get("data_class") == "production")
+            except CalendarError as exc:
+                report.add(file, doc.line_of(["kt2_maintenance", "windows"]), ["kt2_maintenance", "windows"],
+                           str(exc).split(": ", 1)[-1])
+
+
+def _check_records(report: Report, inventory: Inventory) -> None:
+    """B.4/B.9 records (kt2_suppliers, kt2_people): their schema, and environments that exist."""
+    known = set(inventory.environment_ids)
+    for file in _group_vars_files(inventory.path, "all"):
+        doc = _load(report, file)
+        if doc is None or not isinstance(doc.data, dict):
+            continue
+        records = {k: doc.data[k] for k in ("kt2_suppliers", "kt2_people") if k in doc.data}
+        if not records or not _schema_errors(report, doc, file, records, "records"):
+            continue
+        for number, person in enumerate(records.get("kt2_people", [])):
+            for index, env in enumerate(person["environments"]):
+                if env not in known:
+                    path: list[str | int] = ["kt2_people", number, "environments", index]
+                    report.add(file, doc.line_of(path), path, f"no environment {env!r} in the inventory")
