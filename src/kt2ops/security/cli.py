@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from kt2ops.security.cleaning import CleaningError, clean, load_rules
 from kt2ops.security.package import PackageError, manifest_path, open_package, seal, verify
 
 PathArg = click.Path(path_type=Path)
@@ -55,3 +56,28 @@ def open_cmd(package_file: Path, key_file: Path, dest: Path) -> None:
     except PackageError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"opened {package_file} into {dest}: {len(files)} file(s), all matching the manifest")
+
+
+@package.command("clean")
+@click.argument("export", type=PathArg)
+@click.option("--rules", "rules_file", required=True, type=PathArg, help="Cleaning rules (YAML).")
+@click.option("--out", "out_file", required=True, type=PathArg, help="The cleaned export (JSON lines).")
+@click.option("--report", "report_file", required=True, type=PathArg, help="What each rule removed (JSON).")
+def clean_cmd(export: Path, rules_file: Path, out_file: Path, report_file: Path) -> None:
+    """Clean a KT 1.3 export by declared rules before it is sealed (appendix B.3); report what was removed."""
+    tmp = out_file.with_name(out_file.name + ".partial")  # bad input leaves no half-cleaned export
+    try:
+        rules = load_rules(rules_file)
+        with export.open(encoding="utf-8") as source, tmp.open("w", encoding="utf-8") as target:
+            lines, reports = clean(source, rules, str(export))
+            kept = sum(target.write(line) > 0 for line in lines)
+        tmp.replace(out_file)
+    except (OSError, CleaningError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise click.ClickException(str(exc)) from exc
+    report = {"export": str(export), "rules": str(rules_file), "kept": kept,
+              "removed": [r.__dict__ for r in reports]}
+    report_file.write_text(json.dumps(report, indent=2) + "\n")
+    for rule in reports:
+        click.echo(f"{rule.id}: {rule.messages_removed} message(s) and {rule.fields_removed} field(s) removed")
+    click.echo(f"kept {kept} message(s) in {out_file}; report {report_file}")
