@@ -96,3 +96,36 @@ def test_data_arrives_only_over_chrooted_sftp(secured, tmp_path):
         assert run("sftp", *ssh, "-b", str(escape), f"kt2transfer@{mgr2['address']}", check=False).returncode != 0
     finally:
         run("podman", "exec", mgr2["container"], "rm", "-f", "/srv/kt2ops/transfer/incoming/package.tar.age")
+
+
+def test_package_delivered_over_sftp_is_verified_where_it_arrived(secured, tmp_path):
+    """B.2 receiving side: a sealed package and its manifest arrive over SFTP; receive.yml verifies them on
+    mgr2 and records the result (idempotent); one changed byte fails the run and is recorded as failed."""
+    mgr2 = host_of(secured, "mgr2")
+    lab_dir = LAB_INVENTORY / ".lab"
+    ssh = ["-i", str(lab_dir / "id_ed25519"), "-o", f"UserKnownHostsFile={lab_dir / 'known_hosts'}",
+           "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"]
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "messages.jsonl").write_text('{"event": "CreateOrUpdatePatient"}\n' * 1000)
+    run(".venv/bin/kt2", "package", "seal", str(export), "--out", str(tmp_path / "out"), "--name", "copy",
+        "--key-out", str(tmp_path / "key" / "copy.key"))
+    batch = tmp_path / "batch"
+    batch.write_text("".join(f"put {tmp_path / 'out' / n} {n}\n" for n in ("copy.tar.age", "copy.manifest.json")))
+    assert run("sftp", *ssh, "-b", str(batch), f"kt2transfer@{mgr2['address']}", check=False).returncode == 0
+    area = "/srv/kt2ops/transfer/incoming"
+    record = ["podman", "exec", mgr2["container"], "cat", f"{area}/copy.verified.json"]
+    try:
+        first = playbook("playbooks/receive.yml", "-l", "mgr2.lab")
+        assert first.returncode == 0 and recap(first.stdout)["mgr2.lab"]["changed"] == 1, first.stdout[-2000:]
+        assert json.loads(run(*record).stdout)["ok"] is True
+        again = playbook("playbooks/receive.yml", "-l", "mgr2.lab")
+        assert recap(again.stdout)["mgr2.lab"]["changed"] == 0
+        flip = ("import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=1; "
+                "open(p,'wb').write(bytes(b))")
+        run("podman", "exec", mgr2["container"], "python3", "-c", flip, f"{area}/copy.tar.age")
+        broken = playbook("playbooks/receive.yml", "-l", "mgr2.lab")
+        assert broken.returncode != 0 and f"{area}/copy.tar.age: SHA-256" in broken.stdout
+        assert json.loads(run(*record).stdout)["ok"] is False
+    finally:
+        run("podman", "exec", mgr2["container"], "sh", "-c", f"rm -f {area}/copy.*")
