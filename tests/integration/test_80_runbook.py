@@ -203,6 +203,27 @@ def test_runbook_part1_under_live_traffic(secured, inventory, restored_afterward
 
 
 @pytest.mark.lab
+def test_drain_check_fails_on_timeout_with_the_depth_per_queue(secured, inventory, restored_afterwards):
+    sender, reader = Kt13App(secured, SENDER), Kt13App(secured, READER)
+    ok(step(inventory, "P.3", "--emergency-reason", EMERGENCY))
+    message_id, posted = sender.post(f"Patient/stuck-{uuid.uuid4().hex[:8]}")  # nobody reads it yet
+    assert posted.status_code == 201
+    ok(step(inventory, "P.4", "--emergency-reason", EMERGENCY))
+    stuck = step(inventory, "P.5", "-e", "kt2_drain_timeout=4", "-e", "kt2_drain_interval=1")
+    assert stuck.returncode != 0
+    assert "not drained within 4s" in stuck.stdout and f"{SENDER}: 1 queued/0 in flight" in stuck.stdout
+    assert json.loads(kt2(inventory, "runbook", "status", "--domain", DOMAIN, "--json").stdout)["steps"]["P.5"] == \
+        "failed"
+    claimed = reader.claim(count=1000).json()["entry"]
+    assert message_id in [e["resource"]["entry"][0]["resource"]["id"] for e in claimed]
+    for entry in claimed:
+        reader.settle(entry["resource"]["entry"][0]["resource"]["id"], "Success")
+    ok(step(inventory, "P.5", "-e", "kt2_drain_timeout=60"))
+    for name in ("P.4", "P.3"):
+        ok(step(inventory, name, "--undo", "--emergency-reason", EMERGENCY))
+
+
+@pytest.mark.lab
 def test_a_corrupted_backup_is_refused_at_restore(secured, inventory, restored_afterwards):
     ok(step(inventory, "L.2"))
     newest = sorted(p for p in (inventory / ".runbook" / "backups" / DOMAIN).glob("L.2-*") if p.is_dir())[-1]
