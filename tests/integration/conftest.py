@@ -3,6 +3,7 @@ import ssl
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -107,7 +108,7 @@ class Kt13App:
                                  extensions={"sni_hostname": "kt13.koppeltaal.test"}, **kwargs)
 
     def post(self, patient, event="CreateOrUpdatePatient"):
-        header = {"resourceType": "MessageHeader", "id": str(uuid.uuid4()),
+        header = {"resourceType": "MessageHeader", "id": str(uuid.uuid4()), "timestamp": datetime.now(UTC).isoformat(),
                   "event": {"system": "http://koppeltaal.nl/fhir/message-event", "code": event},
                   "data": [{"reference": patient}], "patient": {"reference": patient}}
         bundle = {"resourceType": "Bundle", "type": "message",
