@@ -5,6 +5,7 @@ then the undo of every step (rollback R)."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -212,7 +213,8 @@ def test_drain_check_fails_on_timeout_with_the_depth_per_queue(secured, inventor
     stuck = step(inventory, "P.5", "-e", "kt2_drain_timeout=4", "-e", "kt2_drain_interval=1")
     assert stuck.returncode != 0
     said = " ".join(stuck.stdout.split())  # Ansible's YAML output folds long messages
-    assert "not drained within 4s" in said and f"{SENDER}: 1 queued/0 in flight" in said
+    # At least this message queued (the previous test may have left one of its own for the readers).
+    assert "not drained within 4s" in said and re.search(rf"{SENDER}: [1-9][0-9]* queued/0 in flight", said)
     assert json.loads(kt2(inventory, "runbook", "status", "--domain", DOMAIN, "--json").stdout)["steps"]["P.5"] == \
         "failed"
     claimed = reader.claim(count=1000).json()["entry"]
