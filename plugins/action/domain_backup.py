@@ -29,7 +29,7 @@ from pathlib import Path
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from kt2ops.runbook.backup import BackupError, backup, current_hashes, latest, parts_for
+from kt2ops.runbook.backup import BackupError, backup, latest, parts_for, still_current
 from kt2ops.runbook.remote import Remote, RemoteError
 
 ARGS = {
@@ -61,8 +61,7 @@ class ActionModule(ActionBase):
         dest, keys = Path(args["dest"]), Path(args["key_dir"])
         try:
             if self._task.check_mode:
-                newest = latest(dest, args["domain"], args["step"])
-                same = newest and {p["name"]: p["plain_sha256"] for p in newest["parts"]} == current_hashes(parts)
+                same = still_current(latest(dest, args["domain"], args["step"]), parts)
                 return {**result, "changed": not same, "msg": "the newest backup still matches" if same
                         else "a new backup would be made"}
             manifest, made = backup(parts, dest, keys, args["domain"], args["step"])

@@ -26,7 +26,7 @@ from pathlib import Path
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from kt2ops.runbook.context import RunbookError, build_context
+from kt2ops.runbook.context import RunbookError, build_context, environment_vars
 from kt2ops.runbook.gate import evaluate
 from kt2ops.runbook.state import audit_log, domain_state
 from kt2ops.runbook.windows import CalendarError
@@ -48,12 +48,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         _, args = self.validate_argument_spec(argument_spec=ARGS)
         inventory = Path(task_vars["inventory_dir"])
-        hostvars = task_vars["hostvars"]
-        env_vars = {}  # per environment, the variables of its first host
-        for host in task_vars["groups"]["all"]:
-            facts = hostvars[host].get("kt2_env")
-            if isinstance(facts, dict) and facts.get("id") not in env_vars:
-                env_vars[facts["id"]] = {k: hostvars[host].get(k) for k in ("kt2_env", "kt2_maintenance")}
+        env_vars = environment_vars({h: task_vars["hostvars"][h] for h in task_vars["groups"]["all"]})
         try:
             ctx = build_context(inventory, args["domain"], env_vars, args["target"], args["announce_days"])
             verdict = evaluate(ctx, domain_state(audit_log(inventory), ctx.domain_id), args["step"], args["undo"],

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ansible import constants as C
 from ansible import context
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.callback import CallbackBase
 from ansible.template import Templar
 
@@ -52,7 +53,8 @@ class CallbackModule(CallbackBase):
             return
         sources = context.CLIARGS.get("inventory") or [C.DEFAULT_HOST_LIST]
         self._log = audit_log(Path(sources[0] if isinstance(sources, (list, tuple)) else sources))
-        self._run = {"run": uuid.uuid4().hex, "step": str(step), "undo": _truthy(extra.get("kt2_undo")),
+        self._run = {"run": uuid.uuid4().hex, "step": str(step),
+                     "undo": boolean(extra.get("kt2_undo", False), strict=False),
                      "domain": str(extra["kt2_domain"]), "environment": extra.get("kt2_target")}
         self._facts = {"counts": {}, "artefacts": {}, "reason": "", "refused": False}
         self._log.append({"type": "step.start", **self._run, "operator": operator(),
@@ -93,6 +95,3 @@ class CallbackModule(CallbackBase):
                           "counts": totals, "artefacts": self._facts["artefacts"]})
         self._run = None
 
-
-def _truthy(value):
-    return str(value).lower() in {"1", "true", "yes", "on"}

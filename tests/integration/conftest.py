@@ -125,11 +125,14 @@ class Kt13App:
 
 @pytest.fixture
 def lab_inventory_copy(tmp_path):
+    return copy_lab_inventory(tmp_path / "lab")
+
+
+def copy_lab_inventory(target):
     """A private copy of the lab inventory that still reaches the lab hosts (connection file and PKI
-    included), to break at will without touching the real one."""
+    included), with a runbook state of its own, to break at will without touching the real one."""
     import shutil
 
-    target = tmp_path / "lab"
     shutil.copytree(LAB_INVENTORY, target, ignore=shutil.ignore_patterns(".lab", ".runbook"))
     return target
 

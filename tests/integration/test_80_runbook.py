@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from tests.conftest import ROOT, run
-from tests.integration.conftest import Kt13App, contract, host_of
+from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, host_of
 
 DOMAIN, KT13_DOMAIN = "ggz-noorderlicht", "NOORDERLICHT"
 SENDER, READER = "noorderlicht-ecd", "mindfit-module"
@@ -78,14 +78,8 @@ class Traffic:
 
 @pytest.fixture(scope="module")
 def inventory(secured, tmp_path_factory):
-    """A private copy of the lab inventory: its own runbook state and audit trail, the same hosts."""
-    import shutil
-
-    from tests.conftest import LAB_INVENTORY
-
-    target = tmp_path_factory.mktemp("runbook") / "lab"
-    shutil.copytree(LAB_INVENTORY, target, ignore=shutil.ignore_patterns(".lab", ".runbook"))
-    return target
+    """A private copy of the lab inventory for the module: its own runbook state and audit trail."""
+    return copy_lab_inventory(tmp_path_factory.mktemp("runbook") / "lab")
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from kt2ops.comply.tls import describe_certificate, probe_http, scan_tls
 from kt2ops.inventory.check import check_inventory
 from kt2ops.inventory.model import Inventory, load_inventory
 from kt2ops.runbook.backup import verify_files
+from kt2ops.runbook.catalogue import catalogue
 from kt2ops.runbook.state import audit_log, domain_state, runbook_dir
 
 EVIDENCE_SCHEMA = "kt2ops-evidence/1"
@@ -88,9 +89,10 @@ def runbook_evidence(inventory_path: Path, domains: list[str]) -> dict[str, Any]
     """Per domain: the disruptive migration steps done, the environment migrated to, and its backups with
     their restore test and whether their files still match the manifest (B.7)."""
     log, found = audit_log(inventory_path), {}
+    migration_steps = [s for s in catalogue().steps if s.startswith("P.")]
     for domain in domains:
         state = domain_state(log, domain)
-        started = [s for s in MIGRATION_STEPS if state.done(s)]
+        started = [s for s in migration_steps if state.done(s)]
         target = next((r.environment for r in reversed(state.runs) if r.environment), None)
         backups = {}
         for manifest_file in sorted((runbook_dir(inventory_path) / "backups" / domain).glob("*/manifest.json")):
@@ -101,9 +103,6 @@ def runbook_evidence(inventory_path: Path, domains: list[str]) -> dict[str, Any]
         if started or backups:
             found[domain] = {"migration_started": started, "target": target, "backups": backups}
     return found
-
-
-MIGRATION_STEPS = ("P.3", "P.4", "P.5", "P.6", "P.2")
 
 
 def _env_facts(inventory: Inventory, env: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,11 +40,7 @@ def _literal(value: str) -> str:
 
 
 def _psql(database: str, sql: str) -> str:
-    return f"runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -d {database} -c {_shell(sql)}"
-
-
-def _shell(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
+    return f"runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -d {database} -c {shlex.quote(sql)}"
 
 
 @dataclass(frozen=True)
@@ -97,9 +94,13 @@ class _Hashing:
         return chunk
 
 
-def current_hashes(parts: list[Part]) -> dict[str, str]:
-    """The SHA-256 of every part as it is now, computed on its host (nothing is transferred)."""
-    return {p.name: p.remote.run(f"set -o pipefail; ( {p.export} ) | sha256sum").split()[0].decode() for p in parts}
+def still_current(manifest: dict[str, Any] | None, parts: list[Part]) -> bool:
+    """Whether a backup still holds exactly the data as it is now: every part's SHA-256 is computed on its
+    host (nothing is transferred) and compared with the manifest."""
+    if manifest is None:
+        return False
+    now = {p.name: p.remote.run(f"set -o pipefail; ( {p.export} ) | sha256sum").split()[0].decode() for p in parts}
+    return {p["name"]: p["plain_sha256"] for p in manifest["parts"]} == now
 
 
 def latest(backups: Path, domain: str, step: str) -> dict[str, Any] | None:
@@ -116,7 +117,7 @@ def backup(parts: list[Part], backups: Path, keys: Path, domain: str, step: str)
         private.chmod(0o700)
     _clear_partials(backups / domain, keys / domain)
     previous = latest(backups, domain, step)
-    if previous and {p["name"]: p["plain_sha256"] for p in previous["parts"]} == current_hashes(parts):
+    if previous and still_current(previous, parts):
         return previous, False
     backup_id = f"{step}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
     work = backups / domain / f".{backup_id}.partial"

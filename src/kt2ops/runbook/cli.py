@@ -19,7 +19,7 @@ from kt2ops.paths import LAB_INVENTORY, PROJECT_ROOT, ansible_env
 from kt2ops.runbook.audit import AuditError, operator
 from kt2ops.runbook.backup import BackupError, parts_for, restore_test
 from kt2ops.runbook.catalogue import catalogue
-from kt2ops.runbook.context import RunbookContext, RunbookError, build_context
+from kt2ops.runbook.context import RunbookContext, RunbookError, build_context, environment_vars
 from kt2ops.runbook.gate import evaluate, o_checklist
 from kt2ops.runbook.remote import Remote, RemoteError
 from kt2ops.runbook.state import DomainState, audit_log, domain_state, runbook_dir
@@ -33,13 +33,7 @@ target_option = click.option("--target", default=None, help="KT 2.0 environment 
 
 
 def _env_vars(inventory: Path) -> dict[str, dict[str, Any]]:
-    inv = load_inventory(inventory)
-    found: dict[str, dict[str, Any]] = {}
-    for env in inv.environment_ids:
-        hosts = inv.group_hosts(env)
-        if hosts:
-            found[env] = inv.hostvars.get(hosts[0], {})
-    return found
+    return environment_vars(load_inventory(inventory).hostvars)
 
 
 def _context(inventory: Path, domain_id: str, target: str | None) -> RunbookContext:

@@ -41,6 +41,16 @@ class RunbookContext:
         return self._calendars[env_id]
 
 
+def environment_vars(hostvars: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per environment (kt2_env.id), what the runbook needs of its first host: kt2_env, kt2_maintenance."""
+    found: dict[str, dict[str, Any]] = {}
+    for variables in hostvars.values():
+        facts = variables.get("kt2_env")
+        if isinstance(facts, dict) and facts.get("id") not in found:
+            found[facts["id"]] = {k: variables.get(k) for k in ("kt2_env", "kt2_maintenance")}
+    return found
+
+
 def load_domain(inventory: Path, domain_id: str) -> dict[str, Any]:
     report = check_inventory(inventory)
     if report.errors:

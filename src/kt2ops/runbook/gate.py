@@ -87,11 +87,12 @@ def o_checklist(catalogue: Catalogue, state: DomainState, domain: dict[str, Any]
     add("6", "rollback steps known", not missing,
         f"every disruptive step can be undone: {', '.join(undoable)} (kt2 run STEP --undo)" if not missing
         else f"no undo for {', '.join(missing)}")
-    add("7", "care provider informed of the impact", *_announced(domain, production, announce_days))
+    announced = _announced(domain, production, announce_days)
+    add("7", "care provider informed of the impact", *announced)
     support = [c for c in domain.get("contacts", []) if c.get("party") == "kt2_support"]
-    add("8", "KT2-Support informed (heightened monitoring)", bool(support) and _announced(
-        domain, production, announce_days)[0], f"contact {support[0]['name']} <{support[0].get('email', '')}>"
-        if support else "the domain file names no kt2_support contact")
+    add("8", "KT2-Support informed (heightened monitoring)", bool(support) and announced[0],
+        f"contact {support[0]['name']} <{support[0].get('email', '')}>" if support
+        else "the domain file names no kt2_support contact")
     add("9", catalogue.decisions["O.9"].en, *_decided(state, "O.9", "GO"))
     add("10", catalogue.decisions["O.10"].en, *_decided(state, "O.10", "GO", catalogue.decisions["O.10"].roles))
     return checks

@@ -7,7 +7,7 @@ import shlex
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 
 class RemoteError(RuntimeError):
@@ -36,11 +36,10 @@ class Remote:
         return ["ssh", "-o", "BatchMode=yes", *self.options, *key, "-p", str(self.port),
                 f"{self.user}@{self.address}", command]
 
-    def run(self, command: str, stdin: bytes | None = None) -> bytes:
-        proc = subprocess.run(self.argv(command), input=stdin, capture_output=True, check=False, timeout=3600)
+    def run(self, command: str) -> bytes:
+        proc = subprocess.run(self.argv(command), capture_output=True, check=False, timeout=3600)
         if proc.returncode != 0:
-            raise RemoteError(f"{self.name}: {command.split()[0]}... failed ({proc.returncode}): "
-                              f"{proc.stderr.decode(errors='replace').strip()[-500:]}")
+            raise self._failed(command, proc.returncode, proc.stderr.decode(errors="replace"))
         return proc.stdout
 
     def stream(self, command: str, *, write: bool) -> subprocess.Popen[bytes]:
@@ -53,11 +52,10 @@ class Remote:
         if proc.stdin:
             proc.stdin.close()
         rest = proc.stdout.read() if proc.stdout else b""
-        error = _drain(proc.stderr)
+        error = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
         if proc.wait() != 0:
-            raise RemoteError(f"{self.name}: {command.split()[0]}... failed ({proc.returncode}): {error[-500:]}")
+            raise self._failed(command, proc.returncode, error)
         return rest
 
-
-def _drain(pipe: IO[bytes] | None) -> str:
-    return pipe.read().decode(errors="replace").strip() if pipe else ""
+    def _failed(self, command: str, code: int, error: str) -> RemoteError:
+        return RemoteError(f"{self.name}: {command.split()[0]}... failed ({code}): {error.strip()[-500:]}")

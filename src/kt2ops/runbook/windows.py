@@ -59,6 +59,7 @@ class MaintenanceCalendar:
         self.closed = [(date.fromisoformat(c["from"]), date.fromisoformat(c["to"]), c.get("reason", "closed"))
                        for c in spec.get("closed", [])]
         self.country = spec.get("country", "NL")
+        self._years: dict[int, list[Window]] = {}
         for number, rule in enumerate(self.rules):
             start, end = time.fromisoformat(rule["from"]), time.fromisoformat(rule["to"])
             if end <= start:
@@ -68,6 +69,12 @@ class MaintenanceCalendar:
                                     f"work starts at {PRODUCTION_EARLIEST:%H:%M} at the earliest")
 
     def windows(self, year: int) -> list[Window]:
+        """The year's windows, computed once per year (window_at and next_window ask for them often)."""
+        if year not in self._years:
+            self._years[year] = self._compute(year)
+        return self._years[year]
+
+    def _compute(self, year: int) -> list[Window]:
         off = holidays.country_holidays(self.country, years=[year - 1, year, year + 1])
         candidates = []
         for rule in self.rules:

@@ -40,6 +40,12 @@ class RuleReport:
     fields_removed: int = 0
     sample: list[str] = field(default_factory=list)
 
+    def removed(self, message_id: str, messages: int = 0, fields: int = 0) -> None:
+        self.messages_removed += messages
+        self.fields_removed += fields
+        if len(self.sample) < SAMPLE:
+            self.sample.append(message_id)
+
 
 def load_rules(path: Path) -> list[dict[str, Any]]:
     try:
@@ -104,16 +110,11 @@ def clean(lines: Iterable[str], rules: list[dict[str, Any]], source: str = "expo
                 raise CleaningError(f"{source}:{number}: not a KT 1.3 export message ({exc})") from exc
             dropped = next((i for i, rule in enumerate(rules) if _dropped_by(rule, message)), None)
             if dropped is not None:
-                reports[dropped].messages_removed += 1
-                if len(reports[dropped].sample) < SAMPLE:
-                    reports[dropped].sample.append(message_id)
+                reports[dropped].removed(message_id, messages=1)
                 continue
             for rule, report in zip(rules, reports, strict=True):
-                stripped = _strip(rule, message)
-                if stripped:
-                    report.fields_removed += stripped
-                    if len(report.sample) < SAMPLE:
-                        report.sample.append(message_id)
+                if stripped := _strip(rule, message):
+                    report.removed(message_id, fields=stripped)
             yield json.dumps(message, separators=(",", ":"), ensure_ascii=False) + "\n"
 
     return cleaned(), reports
