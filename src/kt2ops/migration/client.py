@@ -1,0 +1,120 @@
+"""The migration's side of KT 2.0: an application with SMART backend-services authorisation (a signed
+client assertion for a short-lived token, renewed before it expires), FHIR calls with retries on
+transient failures, transaction Bundles, counts (`_summary=count`) and paged reads."""
+
+from __future__ import annotations
+
+import ssl
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jwt
+
+TRANSIENT = {502, 503, 504}
+
+
+class FhirError(RuntimeError):
+    """A FHIR call failed; the message names the call and the server's diagnostics."""
+
+    def __init__(self, what: str, response: httpx.Response) -> None:
+        super().__init__(f"{what}: HTTP {response.status_code}: {diagnostics(response)}")
+        self.status = response.status_code
+
+
+def diagnostics(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    issues = body.get("issue") if isinstance(body, dict) else None
+    if issues:
+        return "; ".join(str(i.get("diagnostics") or i.get("code")) for i in issues)[:500]
+    return str(body.get("error_description") or body)[:300] if isinstance(body, dict) else str(body)[:300]
+
+
+class FhirClient:
+    """One application of one domain on one environment. `base_url` is the public name (token audience,
+    TLS name); `connect_host` where to connect when that name is not in DNS (the lab)."""
+
+    def __init__(self, base_url: str, domain: str, client_id: str, private_key_pem: bytes, ca_file: str,
+                 connect_host: str | None = None, timeout: float = 120, retries: int = 5) -> None:
+        public = httpx.URL(base_url.rstrip("/"))
+        self.hostname = public.host
+        self.domain = domain
+        self.client_id = client_id
+        self._key = private_key_pem
+        self.token_url = f"{public}/api/v1/{domain}/oauth2/token"
+        self.retries = retries
+        origin = f"https://{connect_host}" if connect_host else str(public)
+        self.http = httpx.Client(base_url=origin, verify=ssl.create_default_context(cafile=ca_file),
+                                 timeout=timeout, headers={"Host": self.hostname})
+        self._token: tuple[str, float] | None = None
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send, retrying transport errors and 502-504 with backoff."""
+        for attempt in range(self.retries + 1):
+            try:
+                response = self.http.request(method, path, extensions={"sni_hostname": self.hostname}, **kwargs)
+            except httpx.TransportError:
+                if attempt == self.retries:
+                    raise
+            else:
+                if response.status_code not in TRANSIENT or attempt == self.retries:
+                    return response
+            time.sleep(min(0.5 * 2 ** attempt, 8))
+        raise AssertionError("unreachable")
+
+    def token(self) -> str:
+        if self._token is None or time.monotonic() > self._token[1]:
+            now = int(time.time())
+            assertion = jwt.encode({"iss": self.client_id, "sub": self.client_id, "aud": self.token_url,
+                                    "iat": now, "exp": now + 240, "jti": str(uuid.uuid4())},
+                                   self._key, algorithm="RS384")
+            response = self._send("POST", f"/api/v1/{self.domain}/oauth2/token", data={
+                "grant_type": "client_credentials", "client_assertion": assertion,
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+            if response.status_code != 200:
+                raise FhirError(f"token for {self.client_id} on {self.hostname}", response)
+            body = response.json()
+            self._token = (body["access_token"], time.monotonic() + max(int(body.get("expires_in", 300)) - 30, 5))
+        return self._token[0]
+
+    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A FHIR call relative to the domain's base URL; a token that expired early is renewed once."""
+        url = f"/api/v1/{self.domain}/fhir/r4" + (f"/{path}" if path else "")
+        for renewed in (False, True):
+            headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/fhir+json",
+                       **kwargs.get("headers", {})}
+            response = self._send(method, url, **{**kwargs, "headers": headers})
+            if response.status_code != 401 or renewed:
+                return response
+            self._token = None
+        raise AssertionError("unreachable")
+
+    def transaction(self, entries: list[dict[str, Any]]) -> httpx.Response:
+        return self.call("POST", "", json={"resourceType": "Bundle", "type": "transaction", "entry": entries})
+
+    def count(self, resource_type: str, **params: str) -> int:
+        response = self.call("GET", resource_type, params={**params, "_summary": "count"})
+        if response.status_code != 200:
+            raise FhirError(f"count of {resource_type}", response)
+        return int(response.json()["total"])
+
+    def search_all(self, resource_type: str, page: int = 1000, **params: str) -> Iterator[dict[str, Any]]:
+        """Every match, page by page (bounded memory)."""
+        offset = 0
+        while True:
+            response = self.call("GET", resource_type, params={**params, "_count": str(page), "_offset": str(offset)})
+            if response.status_code != 200:
+                raise FhirError(f"search {resource_type}", response)
+            entries = response.json().get("entry", [])
+            yield from (e["resource"] for e in entries)
+            if len(entries) < page:
+                return
+            offset += page
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,88 @@
+"""KT 1.3 resources as their KT 2.0 (FHIR R4) counterparts, per the migration guide: the same person
+types, a care plan activity becomes a Task (for = the client, owner = the performer, status from the
+newest status update), an ActivityDefinition's isActive/isArchived becomes its status. Every resource
+carries the migration-only identifier whose value is its KT 1.3 reference."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from kt2ops.migration.checks import ACTIVITY_STATUS
+
+MIGRATION_SYSTEM = "urn:kt2ops:kt13-reference"
+RESOURCE_ORIGIN = "http://koppeltaal.nl/fhir/StructureDefinition/resource-origin"
+INSTANTIATES = "http://koppeltaal.nl/fhir/StructureDefinition/instantiates"
+COPIED = {  # elements taken over as they are, per type
+    "Patient": ("name", "gender", "birthDate", "telecom", "address"),
+    "Practitioner": ("name", "telecom"),
+    "RelatedPerson": ("name", "telecom", "relationship"),
+    "CareTeam": ("name",),
+    "ActivityDefinition": ("title", "description"),
+}
+
+
+class Unresolved(LookupError):
+    """A referenced resource was not migrated (it failed), so this one cannot be either."""
+
+
+def kt13_reference(kt13_domain: str, kind: str, source_id: str) -> str:
+    return f"{kt13_domain}/{'CarePlanActivity' if kind == 'Task' else kind}/{source_id}"
+
+
+# Resolves (type, KT 1.3 id) to the reference to use: the server's id on a target, or a stable key when
+# hashing. Raises Unresolved.
+Refer = Callable[[str, str], str]
+
+
+def _ref(refer: Refer, reference: str | None) -> dict[str, str] | None:
+    if not reference:
+        return None
+    kind, _, source_id = reference.partition("/")
+    return {"reference": refer(kind, source_id)}
+
+
+def to_fhir(kind: str, row: sqlite3.Row, kt13_domain: str, refer: Refer, organization: str | None,
+            origin: str | None) -> dict[str, Any]:
+    """The R4 resource for a staged row (a resource, or an activity for a Task)."""
+    mark = {"system": MIGRATION_SYSTEM, "value": kt13_reference(kt13_domain, kind, row["source_id"])}
+    if kind == "Task":
+        patient = {"reference": refer("Patient", row["patient"])}
+        resource: dict[str, Any] = {
+            "resourceType": "Task", "identifier": [mark], "status": ACTIVITY_STATUS[row["status"]], "intent": "plan",
+            "for": patient, "owner": _ref(refer, row["performer"]) or patient,
+            "extension": [{"url": INSTANTIATES,
+                           "valueReference": {"reference": refer("ActivityDefinition", row["definition"])}}]}
+        if row["practitioner"]:
+            resource["requester"] = {"reference": refer("Practitioner", row["practitioner"])}
+    else:
+        body = json.loads(row["body"])
+        resource = {"resourceType": kind, "identifier": [*body.get("identifier", []), mark]}
+        resource.update({k: body[k] for k in COPIED.get(kind, ()) if k in body})
+        if kind == "Patient":
+            resource["active"] = True
+            if organization:
+                resource["managingOrganization"] = {"reference": organization}
+        elif kind == "RelatedPerson":
+            resource["patient"] = _ref(refer, body["patient"]["reference"])
+        elif kind == "CareTeam":
+            resource["status"] = "active"
+            if body.get("subject"):
+                resource["subject"] = _ref(refer, body["subject"]["reference"])
+            resource["participant"] = [{"member": _ref(refer, p["member"]["reference"])} for p in body["participant"]]
+        elif kind == "ActivityDefinition":
+            resource["status"] = "retired" if body.get("isArchived") else \
+                "active" if body.get("isActive", True) else "draft"
+        elif kind == "Practitioner":
+            resource["active"] = True
+    if origin:
+        resource["extension"] = [*resource.get("extension", []),
+                                 {"url": RESOURCE_ORIGIN, "valueReference": {"reference": origin}}]
+    return resource
+
+
+def migration_mark(resource: dict[str, Any]) -> str | None:
+    """The KT 1.3 reference a migrated resource carries (None for anything else)."""
+    return next((i["value"] for i in resource.get("identifier", []) if i.get("system") == MIGRATION_SYSTEM), None)
