@@ -20,25 +20,38 @@ def domains_on(domains, environment, kind="kt2", state="present"):
             if d["domain"]["state"] == state and (kind == "kt13" or environment in d["domain"]["environments"])]
 
 
-def domain_applications(domains):
-    """One flat entry per application of the given domains, as the services need them."""
+# The migration (runbook P.8, M.2, R) acts as an application of its own in every KT 2.0 domain: SMART
+# backend services with a key of the environment's CA, kept on the control machine only.
+MIGRATION_APP = {"id": "kt2ops-migration", "name": "kt2ops migration", "role": "kt2ops-migration",
+                 "kind": "migration", "supplier": "KT2-Support", "trigger_functions": []}
+MIGRATION_ROLE = {"id": "kt2ops-migration", "permissions": [
+    *({"resource": t, "operations": ["create", "read", "update", "delete"], "scope": "all"}
+      for t in ("Patient", "Practitioner", "RelatedPerson", "CareTeam", "ActivityDefinition", "Task")),
+    *({"resource": t, "operations": ["read"], "scope": "all"} for t in ("Organization", "Device"))]}
+
+
+def domain_applications(domains, migration=False):
+    """One flat entry per application of the given domains, as the services need them; with
+    migration=true also the migration's own application of each domain."""
     return [{"domain": d["domain"]["id"], "kt13_domain": d["kt13"]["domain"], "id": app["id"],
              "name": app["name"], "role": app["role"], "kind": app["kind"], "supplier": app["supplier"],
              "triggers": [t["id"] for t in app.get("trigger_functions", [])]}
-            for d in domains for app in d["applications"]]
+            for d in domains for app in [*d["applications"], *([MIGRATION_APP] if migration else [])]]
 
 
 def contract_domain(doc, public_keys=None):
     """The body of the contract's PUT /domains/<id>: roles by id, applications by id (with the public key
     registered for this environment when given: KT 2.0; without keys: KT 1.3)."""
     applications = {}
-    for app in domain_applications([doc]):
+    kt2 = public_keys is not None
+    for app in domain_applications([doc], migration=kt2):
         entry = {k: app[k] for k in ("name", "role", "kind", "supplier")}
-        if public_keys is not None:
+        if kt2:
             entry["public_key"] = public_keys[f"{app['domain']}/{app['id']}"]
         applications[app["id"]] = entry
     return {"name": doc["domain"]["name"], "domain": doc["domain"]["id"],
-            "roles": {role["id"]: {"permissions": role["permissions"]} for role in doc["roles"]},
+            "roles": {role["id"]: {"permissions": role["permissions"]}
+                      for role in [*doc["roles"], *([MIGRATION_ROLE] if kt2 else [])]},
             "applications": applications}
 
 

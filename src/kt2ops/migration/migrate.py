@@ -22,6 +22,7 @@ from kt2ops.migration.mapping import MIGRATION_SYSTEM, Unresolved, kt13_referenc
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging
 
 APPLICATION_SYSTEM = "urn:kt2ops:application"
+MIGRATION_APP_ID = "kt2ops-migration"  # the migration's own application (plugins/filter/domains.py)
 DOMAIN_SYSTEM = "urn:kt2ops:domain"
 # (type, done, total) after every Bundle
 Progress = Callable[[str, int, int], None]

@@ -220,6 +220,14 @@ class ResourceService:
     async def _insert(self, conn: AsyncConnection, domain: str, grant: Grant, body: dict[str, Any],
                       resource_id: str | None = None) -> dict[str, Any]:
         origin = f"Device/{grant.device}"
+        requested = fhir.origin_of(body)
+        if grant.kind == "migration" and requested:
+            # The migration publishes on behalf of the application that sent the data to KT 1.3, so that
+            # application keeps reaching its own resources; it must be a Device of this domain.
+            device = await store.fetch(conn, "Device", requested.removeprefix("Device/"))
+            if not requested.startswith("Device/") or device is None or device["deleted"]:
+                raise BadRequest(f"resource-origin {requested} is not a Device of domain {domain}", 422, "invalid")
+            origin = requested
         resource = fhir.with_origin({k: v for k, v in body.items() if k not in ("id", "meta")}, origin)
         return await store.insert(conn, domain, resource, origin, resource_id)
 

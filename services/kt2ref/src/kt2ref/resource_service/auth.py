@@ -84,7 +84,7 @@ def issue_token(domain_config: dict[str, Any], form: dict[str, str], token_url: 
     scope = " ".join(role_scopes(role, application["device_id"]))
     now = int(time.time())
     token = jwt.encode({"iss": token_url, "sub": client_id, "domain": domain_config["id"],
-                        "device": application["device_id"], "scope": scope, "iat": now,
+                        "device": application["device_id"], "kind": application.get("kind"), "scope": scope, "iat": now,
                         "exp": now + TOKEN_LIFETIME, "jti": str(uuid.uuid4())}, secret, algorithm="HS256")
     return {"access_token": token, "token_type": "bearer", "expires_in": TOKEN_LIFETIME, "scope": scope,
             "assertion_jti": claims["jti"], "assertion_exp": claims["exp"]}
@@ -96,6 +96,7 @@ class Grant:
 
     client_id: str
     device: str
+    kind: str | None  # "migration": may keep the KT 1.3 owner's Device as resource-origin
     scopes: tuple[tuple[str, str, str | None], ...]  # (resource type, letters, resource-origin or None)
 
     @classmethod
@@ -115,7 +116,7 @@ class Grant:
             resource_type, _, letters = resource_part.removeprefix("system/").partition(".")
             origin = query.removeprefix("resource-origin=") if query.startswith("resource-origin=") else None
             scopes.append((resource_type, letters, origin))
-        return cls(claims["sub"], claims["device"], tuple(scopes))
+        return cls(claims["sub"], claims["device"], claims.get("kind"), tuple(scopes))
 
     def reach(self, resource_type: str, letter: str) -> str | None:
         """'all' or the resource-origin this grant is limited to; raises when the operation is not allowed."""

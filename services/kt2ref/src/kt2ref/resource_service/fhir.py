@@ -83,7 +83,8 @@ def search_conditions(params: list[tuple[str, str]]) -> tuple[list[str], list[An
             args.append(parsed)
         elif name == "identifier":
             system, bar, code = value.partition("|")
-            token = {"system": system, "value": code} if bar else {"value": value}
+            # system|value, system| (any value in that system) or a bare value
+            token = {"system": system, **({"value": code} if code else {})} if bar else {"value": value}
             conditions.append("body -> 'identifier' @> %s::jsonb")
             args.append(json.dumps([token]))
         elif name == "resource-origin":
