@@ -1,0 +1,72 @@
+# Runbook Q: the post-migration quality gate's checks on the migrated data.
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: migration_gate
+short_description: Post-migration quality gate (runbook Q.1, Q.2) on a domain's migrated data
+description:
+  - Q.1 the error list's rate against the domain's success criteria (K.4); Q.2 counts per type (FHIR
+    C(_summary=count)) and hash totals over the migrated content, the KT 1.3 source (from P.8) against the
+    target read back through FHIR. Prints each check met/unmet with its figures, writes C(q-gate.json)
+    and fails when a check is unmet. Changes nothing.
+options:
+  domain: {description: KT 2.0 domain id., type: str, required: true}
+  target: {description: Target environment id., type: str, required: true}
+  target_host: {description: Inventory host of the target environment., type: str, required: true}
+  pki_dir: {description: The control machine's PKI directory., type: path, required: true}
+author: kt2ops
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from kt2ops.migration.client import FhirError
+from kt2ops.migration.step import data_checks, target_of, workdir
+from kt2ops.runbook.context import RunbookError, load_domain
+
+ARGS = {
+    "domain": {"type": "str", "required": True},
+    "target": {"type": "str", "required": True},
+    "target_host": {"type": "str", "required": True},
+    "pki_dir": {"type": "path", "required": True},
+}
+
+
+class ActionModule(ActionBase):
+    _supports_check_mode = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _, args = self.validate_argument_spec(argument_spec=ARGS)
+        inventory = Path(task_vars["inventory_dir"])
+        what = f"Q gate of {args['domain']} on {args['target']}"
+        try:
+            doc = load_domain(inventory, args["domain"])
+            work = workdir(inventory, args["domain"], args["target"])
+            if not (work / "source-totals.json").exists():
+                raise RunbookError(f"{work}/source-totals.json is missing: P.8 has not finished for this target")
+            target = target_of(task_vars["hostvars"][args["target_host"]], args["target"], Path(args["pki_dir"]),
+                               args["domain"])
+            client = target.client(args["domain"])
+            try:
+                checks = data_checks(work, doc, client)
+            finally:
+                client.close()
+        except (RunbookError, FhirError, OSError) as exc:
+            raise AnsibleActionFail(f"{what}: {exc}") from exc
+        report = [{"id": c.id, "title": c.title, "met": c.met, "figures": c.figures} for c in checks]
+        text = json.dumps(report, indent=1, sort_keys=True) + "\n"
+        if not self._task.check_mode:
+            (work / "q-gate.json").write_text(text)
+        unmet = [c for c in checks if not c.met]
+        result.update(changed=False, checks=[c.line() for c in checks],
+                      kt2_artefacts={"q-gate.json": hashlib.sha256(text.encode()).hexdigest()})
+        if unmet:
+            result.update(failed=True, msg=f"{what}: unmet: " + "; ".join(c.line() for c in unmet))
+        else:
+            result["msg"] = f"{what}: all {len(checks)} checks met"
+        return result
