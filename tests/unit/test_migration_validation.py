@@ -1,0 +1,201 @@
+"""Validation and staging of a KT 1.3 export (no hosts): specification and content findings, blocking
+or not, the folding of messages into the latest state, and the K.1/K.2 scope."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from kt2ops.migration.mapping import MIGRATION_SYSTEM, to_fhir
+from kt2ops.migration.stage import Staging
+from kt2ops.migration.step import ValidationFailed, validate
+from kt2ops.migration.totals import source_totals
+
+REFERENCE = datetime(2026, 11, 23, tzinfo=UTC)
+SCOPE = {"dossiers": "open_and_closed", "history_months": {"default": 24}}
+EVENTS = {"Patient": "CreateOrUpdatePatient", "Practitioner": "CreateOrUpdatePractitioner",
+          "RelatedPerson": "CreateOrUpdateRelatedPerson", "ActivityDefinition": "CreateOrUpdateActivityDefinition",
+          "CarePlan": "CreateOrUpdateCarePlan", "CarePlanActivityStatus": "UpdateCarePlanActivityStatus",
+          "UserMessage": "CreateOrUpdateUserMessage"}
+
+
+class Export:
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def add(self, resource, when="2026-06-01T10:00:00+00:00", sender="ecd", status="Success", event=None):
+        seq = len(self.lines) + 1
+        header = {"resourceType": "MessageHeader", "id": f"00000000-0000-4000-8000-{seq:012d}", "timestamp": when,
+                  "event": {"code": event or EVENTS[resource["resourceType"]]}}
+        self.lines.append(json.dumps({"seq": seq, "id": header["id"], "event": header["event"]["code"],
+                                      "sender": sender, "status": status, "received": when,
+                                      "bundle": {"resourceType": "Bundle", "type": "message",
+                                                 "entry": [{"resource": header}, {"resource": resource}]}}))
+        return header["id"]
+
+    def write(self, path):
+        path.write_text("\n".join(self.lines) + "\n")
+        return path
+
+
+def patient(n, **extra):
+    return {"resourceType": "Patient", "id": f"p{n}", "identifier": [{"system": "urn:test", "value": f"c{n}"}],
+            "name": [{"family": f"Test{n}"}], "birthDate": "1980-02-03", **extra}
+
+
+def base_export():
+    export = Export()
+    export.add({"resourceType": "Practitioner", "id": "pr1", "name": [{"family": "Dokter"}]})
+    export.add({"resourceType": "ActivityDefinition", "id": "ad1", "title": "Slaapdagboek", "isActive": True})
+    export.add(patient(1))
+    export.add(patient(2))
+    export.add({"resourceType": "CarePlan", "id": "cp1", "patient": {"reference": "Patient/p1"},
+                "careTeam": [{"reference": "Practitioner/pr1"}],
+                "activity": [{"id": "a1", "definition": {"reference": "ActivityDefinition/ad1"},
+                              "status": "Available"}]})
+    return export
+
+
+def domain(scope=SCOPE):
+    return {"domain": {"id": "ggz-test"}, "kt13": {"domain": "TEST"}, "applications": [{"id": "ecd"}],
+            "migration": {"scope": scope, "success_criteria": {"max_error_rate_percent": 0}}}
+
+
+def stage(tmp_path, export, scope=SCOPE):
+    return Staging.build(export.write(tmp_path / "export.jsonl"), tmp_path / "stage.sqlite", scope, REFERENCE)
+
+
+def blocking(staging):
+    return [f for f in staging.findings() if f["severity"] == "blocking"]
+
+
+def test_a_clean_export_has_no_blocking_findings_and_reports_what_is_not_migrated(tmp_path):
+    export = base_export()
+    note = export.add({"resourceType": "UserMessage", "id": "um1", "subject": "Herinnering"})
+    staging = stage(tmp_path, export)
+    assert blocking(staging) == []
+    assert staging.in_scope_counts() == {"Practitioner": 1, "Patient": 2, "RelatedPerson": 0, "CareTeam": 0,
+                                         "ActivityDefinition": 1, "Task": 1}
+    [not_migrated] = staging.findings()
+    assert not_migrated["code"] == "not-migrated" and not_migrated["message_id"] == note
+
+
+@pytest.mark.parametrize(("resource", "expected"), [
+    (patient(3, birthDate="03-02-1980"), "Patient.birthDate: '03-02-1980' is not a date"),
+    (patient(3, birthDate="2031-01-01"), "Patient.birthDate: 2031-01-01 is not plausible"),
+    (patient(3, gender="m"), "Patient.gender: 'm' is not one of"),
+    ({"resourceType": "Patient", "id": "p3", "name": [{"family": "X"}]}, "Patient.identifier: required"),
+    ({"resourceType": "Practitioner", "id": "p3", "name": [{"family": "X"}]}, "resourceType: 'Practitioner', but"),
+    ({"resourceType": "Patient", "id": "p 3"}, "Patient.id: required"),
+])
+def test_a_message_against_the_specification_is_a_blocking_finding_naming_it(tmp_path, resource, expected):
+    export = base_export()
+    bad = export.add(resource, event="CreateOrUpdatePatient")
+    [finding] = blocking(stage(tmp_path, export))
+    assert finding["message_id"] == bad and finding["line"] == 6 and finding["code"] == "specification"
+    assert expected in finding["text"]
+
+
+def test_a_line_that_is_no_message_is_blocking(tmp_path):
+    export = base_export()
+    export.lines.insert(2, '{"seq": 3, "id": "x", "bundle": {"resourceType": "Patient"}}')
+    export.lines.insert(3, "not json")
+    found = {(f["line"], f["code"]) for f in blocking(stage(tmp_path, export))}
+    assert found == {(3, "structure"), (4, "structure")}
+
+
+def test_references_that_do_not_resolve_and_identities_used_twice_are_blocking(tmp_path):
+    export = base_export()
+    plan = export.add({"resourceType": "CarePlan", "id": "cp9", "patient": {"reference": "Patient/p404"},
+                       "activity": [{"id": "a9", "definition": {"reference": "ActivityDefinition/ad404"},
+                                     "status": "Available"}]})
+    status = export.add({"resourceType": "CarePlanActivityStatus", "id": "s1", "activity": "a404",
+                         "activityStatus": "Completed"})
+    twin = export.add({**patient(5), "identifier": [{"system": "urn:test", "value": "c1"}]})
+    texts: dict[str, list[str]] = {}
+    for f in blocking(stage(tmp_path, export)):
+        texts.setdefault(f["message_id"], []).append(f["text"])
+    assert any("Patient/p404 does not resolve" in t for t in texts[plan])
+    assert any("ActivityDefinition/ad404 does not resolve" in t for t in texts[plan])
+    assert any("activity a404, which no care plan" in t for t in texts[status])
+    # the finding names the first message of the pair (p1's), and both resources
+    every = " ".join(text for found in texts.values() for text in found)
+    assert "Patient identifier urn:test|c1 belongs to more than one resource: p1, p5" in every
+    assert twin not in texts
+
+
+def test_blocking_findings_stop_before_anything_and_the_reports_name_them(tmp_path):
+    export = base_export()
+    bad = export.add(patient(3, gender="m"))
+    export.write(tmp_path / "export.jsonl")
+    with pytest.raises(ValidationFailed, match=r"1 blocking finding.*nothing imported.*line 6"):
+        validate(tmp_path / "export.jsonl", tmp_path, domain(), REFERENCE)
+    report = json.loads((tmp_path / "validation.json").read_text())
+    assert report["blocking"] == 1 and report["findings"][0]["message_id"] == bad
+    assert f"BLOCKING  line 6 (message {bad})" in (tmp_path / "validation.txt").read_text()
+
+
+def test_the_newest_message_and_status_update_win(tmp_path):
+    export = base_export()
+    export.add(patient(1, birthDate="1981-01-01"))
+    export.add({"resourceType": "CarePlanActivityStatus", "id": "s1", "activity": "a1", "activityStatus": "InProgress"})
+    export.add({"resourceType": "CarePlanActivityStatus", "id": "s2", "activity": "a1", "activityStatus": "Completed"})
+    staging = stage(tmp_path, export)
+    [p1] = [r for r in staging.staged("Patient") if r["source_id"] == "p1"]
+    assert json.loads(p1["body"])["birthDate"] == "1981-01-01"
+    [task] = staging.staged("Task")
+    assert task["status"] == "Completed"
+
+
+def test_scope_open_dossiers_only_and_months_of_history(tmp_path):
+    export = base_export()
+    export.add({"resourceType": "CarePlanActivityStatus", "id": "s1", "activity": "a1", "activityStatus": "Completed"})
+    export.add(patient(3), when="2023-01-01T00:00:00+00:00")  # older than 24 months
+    export.add({"resourceType": "RelatedPerson", "id": "rp1", "patient": {"reference": "Patient/p1"},
+                "name": [{"family": "Ouder"}]})
+    open_only = stage(tmp_path, export, {"dossiers": "open_only", "history_months": {"default": 24}})
+    # p1's only activity is completed: a closed dossier, with its task and related person; p3 is too old.
+    assert {r["source_id"] for r in open_only.staged("Patient")} == {"p2"}
+    assert open_only.out_of_scope() == {"Patient": 2, "RelatedPerson": 1, "Task": 1}
+    # What an in-scope resource needs stays; here nothing needs the practitioner, but it is recent.
+    assert open_only.in_scope_counts()["Practitioner"] == 1
+    everything = stage(tmp_path, export, {"dossiers": "open_and_closed", "history_months": {"default": 48}})
+    assert everything.out_of_scope() == {}
+
+
+def test_a_client_group_keeps_its_longer_history(tmp_path):
+    export = base_export()
+    export.add(patient(3, meta={"tag": [{"system": "urn:kt2ops:client-group", "code": "chronic"}]}),
+               when="2023-01-01T00:00:00+00:00")
+    export.add(patient(4), when="2023-01-01T00:00:00+00:00")
+    scope = {"dossiers": "open_and_closed", "history_months": {"default": 24, "per_client_group": {"chronic": 60}}}
+    assert {r["source_id"] for r in stage(tmp_path, export, scope).staged("Patient")} == {"p1", "p2", "p3"}
+
+
+def test_mapping_follows_the_migration_guide(tmp_path):
+    export = base_export()
+    export.add({"resourceType": "ActivityDefinition", "id": "ad2", "title": "Oud", "isActive": True,
+                "isArchived": True})
+    staging = stage(tmp_path, export)
+    [task] = staging.staged("Task")
+    resource = to_fhir("Task", task, "TEST", lambda kind, source: f"{kind}/new-{source}", "Organization/o",
+                       "Device/ecd")
+    assert resource["status"] == "ready" and resource["intent"] == "plan"
+    assert resource["for"] == resource["owner"] == {"reference": "Patient/new-p1"}
+    assert resource["requester"] == {"reference": "Practitioner/new-pr1"}
+    assert {"system": MIGRATION_SYSTEM, "value": "TEST/CarePlanActivity/a1"} in resource["identifier"]
+    assert {"url": "http://koppeltaal.nl/fhir/StructureDefinition/resource-origin",
+            "valueReference": {"reference": "Device/ecd"}} in resource["extension"]
+    statuses = {r["source_id"]: to_fhir("ActivityDefinition", r, "TEST", str, None, None)["status"]
+                for r in staging.staged("ActivityDefinition")}
+    assert statuses == {"ad1": "active", "ad2": "retired"}
+
+
+def test_source_hash_totals_change_with_one_changed_value(tmp_path):
+    first = source_totals(stage(tmp_path, base_export()), "TEST", ["ecd"])
+    changed = base_export()
+    changed.lines[2] = changed.lines[2].replace("Test1", "Test9")
+    second = source_totals(stage(tmp_path, changed), "TEST", ["ecd"])
+    assert first.counts == second.counts
+    assert first.hashes["Patient"] != second.hashes["Patient"] and first.hashes["Task"] == second.hashes["Task"]
+    assert second.differences(first) == ["Patient TEST/Patient/p1: content differs"]
