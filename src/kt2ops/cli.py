@@ -19,6 +19,7 @@ from kt2ops.inventory.model import InventoryError
 from kt2ops.lab.image import ensure_image
 from kt2ops.lab.lab import Lab
 from kt2ops.lab.podman import PodmanError, check_usable
+from kt2ops.migration.cli import migration
 from kt2ops.paths import LAB_INVENTORY
 from kt2ops.runbook.cli import audit, calendar, run_step, runbook
 from kt2ops.security.cli import package
@@ -150,5 +151,5 @@ def artifact_build() -> None:
 main.add_command(comply)
 main.add_command(verify_bundle)
 main.add_command(package)
-for command in (runbook, run_step, audit, calendar):
+for command in (runbook, run_step, audit, calendar, migration):
     main.add_command(command)

@@ -112,8 +112,15 @@ class Kt13App:
                   "event": {"system": "http://koppeltaal.nl/fhir/message-event", "code": event},
                   "data": [{"reference": patient}], "patient": {"reference": patient}}
         bundle = {"resourceType": "Bundle", "type": "message",
-                  "entry": [{"resource": header}, {"resource": {"resourceType": "Patient", "id": patient}}]}
+                  "entry": [{"resource": header}, {"resource": self.patient(patient)}]}
         return header["id"], self.call("POST", "Mailbox", json=bundle)
+
+    @staticmethod
+    def patient(reference):
+        """A client as KT 1.3 carries it (valid for the migration's checks): id, identifier, name."""
+        patient_id = reference.removeprefix("Patient/")
+        return {"resourceType": "Patient", "id": patient_id, "name": [{"family": "Live"}],
+                "identifier": [{"system": "urn:kt2ops:synthetic:patient", "value": patient_id}]}
 
     def claim(self, patient=None, count=10):
         params = {"_query": "MessageHeader.GetNextNewAndClaim", "_count": count}

@@ -199,3 +199,19 @@ def test_source_hash_totals_change_with_one_changed_value(tmp_path):
     assert first.counts == second.counts
     assert first.hashes["Patient"] != second.hashes["Patient"] and first.hashes["Task"] == second.hashes["Task"]
     assert second.differences(first) == ["Patient TEST/Patient/p1: content differs"]
+
+
+def test_the_validate_command_exits_1_on_a_blocking_finding_and_writes_the_reports(tmp_path):
+    from click.testing import CliRunner
+
+    from kt2ops.cli import main
+
+    export = base_export()
+    bad = export.add(patient(3, gender="m"))
+    export.write(tmp_path / "export.jsonl")
+    result = CliRunner().invoke(main, ["migration", "validate", str(tmp_path / "export.jsonl"), "--domain",
+                                       "ggz-noorderlicht", "--out", str(tmp_path / "reports")])
+    assert result.exit_code == 1 and f"BLOCKING  line 6 (message {bad})" in result.output
+    assert json.loads((tmp_path / "reports" / "validation.json").read_text())["blocking"] == 1
+    unknown = CliRunner().invoke(main, ["migration", "validate", str(tmp_path / "export.jsonl"), "--domain", "nope"])
+    assert unknown.exit_code == 2 and "no domain 'nope'" in unknown.output

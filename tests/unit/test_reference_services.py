@@ -39,7 +39,7 @@ def test_role_scopes_limit_own_resources_to_the_device():
 
 
 def test_grant_reach():
-    grant = Grant("app", "dev1", (("Patient", "rs", None), ("Task", "crsu", "Device/dev1")))
+    grant = Grant("app", "dev1", None, (("Patient", "rs", None), ("Task", "crsu", "Device/dev1")))
     assert grant.reach("Patient", "r") == "all"
     assert grant.reach("Task", "u") == "Device/dev1"
     with pytest.raises(BadRequest, match="does not allow 'u' on Patient"):

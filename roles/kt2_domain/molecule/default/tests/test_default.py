@@ -1,5 +1,5 @@
 """kt2_domain: the domain file's tenant exists with its Organization and one Device and Endpoint per
-application."""
+application, the migration's own application (kt2ops-migration) included."""
 
 import json
 
@@ -16,4 +16,4 @@ def test_domain_registered(host):
 
 def test_organization_device_and_endpoint(host):
     counts = _get(host, "/domains/molecule-domain/totals")["counts"]
-    assert counts == {"Device": 1, "Endpoint": 1, "Organization": 1}
+    assert counts == {"Device": 2, "Endpoint": 2, "Organization": 1}

@@ -1,0 +1,181 @@
+"""Runbook P.8 and the Q gate on the lab: a stopped, backed-up domain (part 1's steps) is validated and
+migrated from the KT 1.3 server into prd2. A blocking finding imports nothing; a migration killed at two
+points resumes to the same counts and hash totals without duplicates; a second run sends nothing; the
+Q gate compares source and target and names a resource changed on the target."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from kt2ops.migration.mapping import MIGRATION_SYSTEM
+from kt2ops.migration.stage import TYPES_IN_ORDER
+from kt2ops.migration.step import Target, remove_migrated
+from kt2ops.migration.totals import target_counts
+from tests.conftest import ROOT, run
+from tests.integration.conftest import Kt13App, copy_lab_inventory, host_of, recap
+
+DOMAIN, KT13_DOMAIN = "ggz-noorderlicht", "NOORDERLICHT"
+SENDER, READER = "noorderlicht-ecd", "mindfit-module"
+EMERGENCY = "lab integration test, outside the production window"
+
+
+def kt2(inventory, *args):
+    return run(".venv/bin/kt2", *args, "-i", str(inventory), check=False, timeout=900)
+
+
+def ok(proc):
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return proc
+
+
+def step(inventory, name, *args):
+    return kt2(inventory, "run", name, "--domain", DOMAIN, *args)
+
+
+def psql(lab, sql):
+    return run("podman", "exec", host_of(lab, "kt13")["container"], "runuser", "-u", "postgres", "--", "psql",
+               "-qtA", "kt13", "-c", sql).stdout.strip()
+
+
+def prd2_client(lab, inventory):
+    pki = inventory / ".pki" / "prd2"
+    target = Target("prd2", "https://prd2.koppeltaal.test", host_of(lab, "prd2")["address"], pki / "ca.crt",
+                    pki / "apps" / DOMAIN / "kt2ops-migration.key")
+    return target.client(DOMAIN)
+
+
+@pytest.fixture(scope="module")
+def stopped(secured, tmp_path_factory):
+    """The domain after part 1 (L.1 .. P.2) in a private inventory; afterwards undone and prd2 emptied."""
+    inventory = copy_lab_inventory(tmp_path_factory.mktemp("migration") / "lab")
+    try:
+        ok(step(inventory, "L.1"))
+        ok(step(inventory, "L.2"))
+        for decision, value in (("O.2", "confirmed"), ("O.3", "confirmed"), ("O.4", "confirmed"), ("O.9", "GO"),
+                                ("O.10", "GO")):
+            ok(kt2(inventory, "runbook", "approve", "--domain", DOMAIN, "--decision", decision, "--value", value,
+                   "--by", "A. de Vries", "--role", "care_provider", "--reason", "lab"))
+        for name in ("O", "P.3", "P.4"):
+            ok(step(inventory, name, "--emergency-reason", EMERGENCY))
+        drain(secured)  # the applications read what is still queued for them
+        for name in ("P.5", "P.6", "P.2"):
+            ok(step(inventory, name))
+        yield inventory
+    finally:
+        for name in ("P.6", "P.4", "P.3", "L.1"):
+            step(inventory, name, "--undo", "--emergency-reason", EMERGENCY)
+        client = prd2_client(secured, inventory)
+        remove_migrated(client)
+        client.close()
+
+
+def drain(lab):
+    for reader in (Kt13App(lab, SENDER), Kt13App(lab, READER)):
+        while entries := reader.claim(count=1000).json().get("entry"):
+            for entry in entries:
+                reader.settle(entry["resource"]["entry"][0]["resource"]["id"], "Success")
+
+
+def mapped(work, kind):
+    path = work / "checkpoint.sqlite"
+    if not path.exists():
+        return 0
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT count(*) FROM mapped WHERE type = ?", (kind,)).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        db.close()
+
+
+def kill_when(inventory, marker, *args):
+    """Start `kt2 run P.8`, SIGKILL its process group as soon as `marker()` holds."""
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    proc = subprocess.Popen([".venv/bin/kt2", "run", "P.8", "--domain", DOMAIN, "-i", str(inventory), *args],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not marker() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "P.8 ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+@pytest.mark.lab
+def test_a_blocking_finding_imports_nothing(secured, stopped):
+    ghost = str(uuid.uuid4())
+    bundle = {"resourceType": "Bundle", "type": "message", "entry": [
+        {"resource": {"resourceType": "MessageHeader", "id": ghost, "timestamp": "2026-06-01T10:00:00+00:00",
+                      "event": {"code": "CreateOrUpdateCarePlan"}}},
+        {"resource": {"resourceType": "CarePlan", "id": "careplan-ghost", "patient": {"reference": "Patient/ghost"},
+                      "activity": []}}]}
+    psql(secured, "INSERT INTO messages (domain, id, event, sender, status, received, bundle) VALUES "
+                  f"('{KT13_DOMAIN}', '{ghost}', 'CreateOrUpdateCarePlan', 'noorderlicht-ecd', 'Success', now(), "
+                  f"'{json.dumps(bundle)}')")
+    try:
+        refused = step(stopped, "P.8")
+    finally:
+        psql(secured, f"DELETE FROM messages WHERE id = '{ghost}'")
+    said = " ".join(refused.stdout.split())
+    assert refused.returncode != 0 and "1 blocking finding(s)" in said and "nothing imported" in said
+    work = stopped / ".runbook" / "migration" / DOMAIN / "prd2"
+    assert f"(message {ghost})" in (work / "validation.txt").read_text()
+    assert "Patient/ghost does not resolve" in (work / "validation.txt").read_text()
+    client = prd2_client(secured, stopped)
+    assert set(target_counts(client).values()) == {0}
+    client.close()
+    assert not (work / "checkpoint.sqlite").exists()
+
+
+@pytest.mark.lab
+def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped):
+    work = stopped / ".runbook" / "migration" / DOMAIN / "prd2"
+    small = ("-e", "kt2_batch_size=5")  # many Bundles, so that a kill lands midway
+    kill_when(stopped, lambda: mapped(work, "Patient") > 0, *small)
+    kill_when(stopped, lambda: mapped(work, "Task") > 0, *small)
+    assert mapped(work, "Task") > 0
+    done = ok(step(stopped, "P.8", *small))
+    summary = json.loads((work / "migration.json").read_text())
+    validation = json.loads((work / "validation.json").read_text())
+    assert summary["errors"] == 0 and summary["migrated"] == validation["in_scope"]
+    assert validation["in_scope"]["Patient"] > 100 and validation["in_scope"]["Task"] > 300
+    assert not (work / "export.jsonl").exists() and not (work / "staging.sqlite").exists()
+
+    client = prd2_client(secured, stopped)
+    counts = target_counts(client)
+    assert counts == validation["in_scope"]
+    for kind in TYPES_IN_ORDER:  # no duplicates: every KT 1.3 reference once
+        marks = [i["value"] for r in client.search_all(kind, identifier=f"{MIGRATION_SYSTEM}|")
+                 for i in r["identifier"] if i["system"] == MIGRATION_SYSTEM]
+        assert len(marks) == len(set(marks)) == counts[kind]
+    assert "P.8 Task:" in done.stdout  # progress lines
+
+    again = ok(step(stopped, "P.8"))
+    assert recap(again.stdout)["kt13.lab"]["changed"] == 0 and "0 Bundle(s) sent" in " ".join(again.stdout.split())
+
+    gate = ok(step(stopped, "Q"))
+    said = " ".join(gate.stdout.split())
+    assert "Q.2 hash totals of the migrated content: met" in said and "Q.1 error rate" in said
+    assert json.loads(kt2(stopped, "runbook", "status", "--domain", DOMAIN, "--json").stdout)["steps"]["Q"] == "done"
+    runs = [r["result"] for r in json.loads(kt2(stopped, "runbook", "status", "--domain", DOMAIN, "--json").stdout)
+            ["runs"] if r["step"] == "P.8"]
+    assert runs == ["failed", "interrupted", "interrupted", "ok", "ok"]
+
+    # A value changed on the target after the migration: the hash totals differ and name the resource.
+    patient = next(client.search_all("Patient", identifier=f"{MIGRATION_SYSTEM}|"))
+    mark = next(i["value"] for i in patient["identifier"] if i["system"] == MIGRATION_SYSTEM)
+    changed = client.call("PUT", f"Patient/{patient['id']}", json={**patient, "birthDate": "1999-09-09"},
+                          headers={"If-Match": f'W/"{patient["meta"]["versionId"]}"'})
+    assert changed.status_code == 200, changed.text
+    client.close()
+    failed = step(stopped, "Q")
+    said = " ".join(failed.stdout.split())
+    assert failed.returncode != 0 and f"Patient {mark}: content differs" in said
