@@ -106,6 +106,8 @@ def test_a_line_that_is_no_message_is_blocking(tmp_path):
 
 def test_references_that_do_not_resolve_and_identities_used_twice_are_blocking(tmp_path):
     export = base_export()
+    empty = export.add({"resourceType": "CarePlan", "id": "cp8", "patient": {"reference": "Patient/p405"},
+                        "activity": []})
     plan = export.add({"resourceType": "CarePlan", "id": "cp9", "patient": {"reference": "Patient/p404"},
                        "activity": [{"id": "a9", "definition": {"reference": "ActivityDefinition/ad404"},
                                      "status": "Available"}]})
@@ -116,6 +118,7 @@ def test_references_that_do_not_resolve_and_identities_used_twice_are_blocking(t
     for f in blocking(stage(tmp_path, export)):
         texts.setdefault(f["message_id"], []).append(f["text"])
     assert any("Patient/p404 does not resolve" in t for t in texts[plan])
+    assert texts[empty] == ["CarePlan cp8: Patient/p405 does not resolve in the export"]
     assert any("ActivityDefinition/ad404 does not resolve" in t for t in texts[plan])
     assert any("activity a404, which no care plan" in t for t in texts[status])
     # the finding names the first message of the pair (p1's), and both resources

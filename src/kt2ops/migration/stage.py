@@ -25,6 +25,7 @@ CREATE TABLE resources (type TEXT, source_id TEXT, body TEXT, patient TEXT, send
 CREATE TABLE activities (source_id TEXT PRIMARY KEY, careplan TEXT, patient TEXT, definition TEXT,
                          practitioner TEXT, performer TEXT, status TEXT, seq INTEGER, sender TEXT, last_seen TEXT,
                          message_id TEXT, line INTEGER, in_scope INTEGER DEFAULT 0);
+CREATE TABLE careplans (source_id TEXT PRIMARY KEY, patient TEXT, practitioner TEXT, message_id TEXT, line INTEGER);
 CREATE TABLE status_updates (activity TEXT, status TEXT, seq INTEGER, last_seen TEXT, message_id TEXT, line INTEGER);
 CREATE TABLE message_ids (id TEXT PRIMARY KEY, line INTEGER);
 CREATE TABLE findings (blocking INTEGER, code TEXT, message_id TEXT, line INTEGER, text TEXT);
@@ -102,6 +103,8 @@ class Staging:
         if kind == "CarePlan":
             patient = reference_id(resource["patient"], "Patient")
             practitioner = next((reference_id(m, "Practitioner") for m in resource.get("careTeam") or []), None)
+            self.db.execute("INSERT OR REPLACE INTO careplans VALUES (?, ?, ?, ?, ?)",
+                            (resource["id"], patient, practitioner, item.id, item.line))
             self.db.execute("DELETE FROM activities WHERE careplan = ?", (resource["id"],))
             self.db.executemany(
                 "INSERT OR REPLACE INTO activities (source_id, careplan, patient, definition, practitioner, performer, "
@@ -133,9 +136,9 @@ class Staging:
                      SELECT 1 FROM resources r WHERE r.type = '{target}' AND r.source_id = t.{column})"""
         for table, column, target, what in (
                 ("resources", "patient", "Patient", "type || ' ' || source_id"),
-                ("activities", "patient", "Patient", "'activity ' || source_id"),
-                ("activities", "definition", "ActivityDefinition", "'activity ' || source_id"),
-                ("activities", "practitioner", "Practitioner", "'activity ' || source_id")):
+                ("careplans", "patient", "Patient", "'CarePlan ' || source_id"),
+                ("careplans", "practitioner", "Practitioner", "'CarePlan ' || source_id"),
+                ("activities", "definition", "ActivityDefinition", "'activity ' || source_id")):
             query = missing.format(table=table, column=column, target=target, what=what)
             for row in self.db.execute(query + (" AND type <> 'Patient'" if table == "resources" else "")).fetchall():
                 self._finding(True, "reference", f"{row[0]}: {target}/{row['missing']} "
