@@ -54,7 +54,7 @@ class ActionModule(ActionBase):
         what = f"P.8 migration of {args['domain']} to {args['target']}"
         try:
             doc = load_domain(inventory, args["domain"])
-            target = target_of(hostvars[args["target_host"]], args["target"], Path(args["pki_dir"]), args["domain"])
+            target = target_of(hostvars[args["target_host"]], args["target"], Path(args["pki_dir"]))
             if self._task.check_mode:
                 return {**result, "changed": True, "msg": f"{what} would run (nothing fetched in check mode)"}
             work = workdir(inventory, args["domain"], args["target"])

@@ -3,17 +3,21 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: migration_gate
-short_description: Post-migration quality gate (runbook Q.1, Q.2) on a domain's migrated data
+short_description: Post-migration quality gate (runbook Q.1-Q.3) on a domain's migrated data
 description:
   - Q.1 the error list's rate against the domain's success criteria (K.4); Q.2 counts per type (FHIR
     C(_summary=count)) and hash totals over the migrated content, the KT 1.3 source (from P.8) against the
-    target read back through FHIR. Prints each check met/unmet with its figures, writes C(q-gate.json)
-    and fails when a check is unmet. Changes nothing.
+    target read back through FHIR; Q.3 an acceptance smoke test (migrated tasks and their references read
+    back) and a capacity check (open-loop load at the domain's C(peak_requests_per_second), latency
+    percentiles). Prints each check met/unmet with its figures, writes C(q-gate.json) and fails when a check
+    is unmet. Changes no data.
 options:
   domain: {description: KT 2.0 domain id., type: str, required: true}
   target: {description: Target environment id., type: str, required: true}
   target_host: {description: Inventory host of the target environment., type: str, required: true}
   pki_dir: {description: The control machine's PKI directory., type: path, required: true}
+  load_seconds: {description: Duration of the capacity check's load., type: float, default: 10}
+  p95_limit_ms: {description: Highest acceptable p95 latency under the peak load., type: float, default: 500}
 author: kt2ops
 """
 
@@ -25,7 +29,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from kt2ops.migration.client import FhirError
-from kt2ops.migration.step import data_checks, target_of, workdir
+from kt2ops.migration.step import quality_checks, target_of, workdir
 from kt2ops.runbook.context import RunbookError, load_domain
 
 ARGS = {
@@ -33,6 +37,8 @@ ARGS = {
     "target": {"type": "str", "required": True},
     "target_host": {"type": "str", "required": True},
     "pki_dir": {"type": "path", "required": True},
+    "load_seconds": {"type": "float", "default": 10},
+    "p95_limit_ms": {"type": "float", "default": 500},
 }
 
 
@@ -49,11 +55,10 @@ class ActionModule(ActionBase):
             work = workdir(inventory, args["domain"], args["target"])
             if not (work / "source-totals.json").exists():
                 raise RunbookError(f"{work}/source-totals.json is missing: P.8 has not finished for this target")
-            target = target_of(task_vars["hostvars"][args["target_host"]], args["target"], Path(args["pki_dir"]),
-                               args["domain"])
+            target = target_of(task_vars["hostvars"][args["target_host"]], args["target"], Path(args["pki_dir"]))
             client = target.client(args["domain"])
             try:
-                checks = data_checks(work, doc, client)
+                checks = quality_checks(work, doc, client, args["load_seconds"], args["p95_limit_ms"])
             finally:
                 client.close()
         except (RunbookError, FhirError, OSError) as exc:

@@ -61,7 +61,9 @@ class ActionModule(ActionBase):
             checklist=[f"{'met  ' if c.met else 'UNMET'} O.{c.id} {c.text}: {c.reason}" for c in verdict.checklist],
             domain={"id": ctx.domain_id, "kt13": doc["kt13"]["domain"],
                     "applications": [a["id"] for a in doc["applications"]],
-                    "triggers_off": [{"app": a["id"], "trigger": t["id"]} for a in doc["applications"]
+                    "triggers_off": [{"app": a["id"], "trigger": t["id"],
+                                      "path": f"apps/{ctx.domain_id}/{a['id']}/triggers/{t['id']}"}
+                                     for a in doc["applications"]
                                      for t in a.get("trigger_functions", []) if t.get("switch_off_during_migration")]})
         if not verdict.ok:
             result.update(failed=True, msg=f"{verdict.step}{' (undo)' if verdict.undo else ''} refused for "

@@ -6,7 +6,8 @@ name: domains_on
 short_description: The domain files that concern one environment
 description:
   - From the list of domain files (lookup C(kt2ops.platform.domains)), those whose C(domain.environments)
-    names the environment (every domain for the KT 1.3 server, C(kind=kt13)), with the wanted C(state).
+    names the environment (every domain for the KT 1.3 server, C(kind=kt13), except those whose C(kt13.state)
+    is absent after runbook S.5: only S.5 removes a domain there, after its archive), with the wanted C(state).
 options:
   _input: {description: The domain files., type: list, required: true}
   environment: {description: The environment id., type: str, required: true}
@@ -16,8 +17,9 @@ options:
 
 
 def domains_on(domains, environment, kind="kt2", state="present"):
-    return [d for d in domains
-            if d["domain"]["state"] == state and (kind == "kt13" or environment in d["domain"]["environments"])]
+    if kind == "kt13":  # a domain that runbook S.5 removed from KT 1.3 is neither created there nor deleted
+        return [d for d in domains if d["domain"]["state"] == state and d["kt13"].get("state") != "absent"]
+    return [d for d in domains if d["domain"]["state"] == state and environment in d["domain"]["environments"]]
 
 
 # The migration (runbook P.8, M.2, R) acts as an application of its own in every KT 2.0 domain: SMART

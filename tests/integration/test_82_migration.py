@@ -18,7 +18,7 @@ from kt2ops.migration.stage import TYPES_IN_ORDER
 from kt2ops.migration.step import Target, remove_migrated
 from kt2ops.migration.totals import target_counts
 from tests.conftest import ROOT, run
-from tests.integration.conftest import Kt13App, copy_lab_inventory, host_of, recap
+from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, host_of, playbook, recap
 
 DOMAIN, KT13_DOMAIN = "ggz-noorderlicht", "NOORDERLICHT"
 SENDER, READER = "noorderlicht-ecd", "mindfit-module"
@@ -44,10 +44,8 @@ def psql(lab, sql):
 
 
 def prd2_client(lab, inventory):
-    pki = inventory / ".pki" / "prd2"
-    target = Target("prd2", "https://prd2.koppeltaal.test", host_of(lab, "prd2")["address"], pki / "ca.crt",
-                    pki / "apps" / DOMAIN / "kt2ops-migration.key")
-    return target.client(DOMAIN)
+    return Target("prd2", "https://prd2.koppeltaal.test", host_of(lab, "prd2")["address"],
+                  inventory / ".pki" / "prd2").client(DOMAIN)
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +71,12 @@ def stopped(secured, tmp_path_factory):
         client = prd2_client(secured, inventory)
         remove_migrated(client)
         client.close()
+        prd2, kt13 = host_of(secured, "prd2"), host_of(secured, "kt13")
+        contract(prd2, 8080, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"open": True})
+        if contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/depth")[0] == 404:  # S.5 removed it
+            ok(playbook("playbooks/domains.yml", "-l", "kt13.lab"))
+        for app in (SENDER, READER):
+            contract(kt13, 8070, f"/_contract/apps/{DOMAIN}/{app}/sending", "PUT", {"enabled": True})
 
 
 def drain(lab):
@@ -179,3 +183,88 @@ def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped
     failed = step(stopped, "Q")
     said = " ".join(failed.stdout.split())
     assert failed.returncode != 0 and f"Patient {mark}: content differs" in said
+
+
+def decide(inventory, decision, value, role="care_provider"):
+    return kt2(inventory, "runbook", "approve", "--domain", DOMAIN, "--decision", decision, "--value", value,
+               "--by", "A. de Vries", "--role", role, "--reason", "lab: post-migration meeting")
+
+
+def kt13_rows(lab):
+    return int(psql(lab, f"SELECT count(*) FROM messages WHERE domain = '{KT13_DOMAIN}'"))
+
+
+@pytest.mark.lab
+def test_no_go_rolls_back_to_kt13_with_identical_data(secured, stopped):
+    kt13, prd2 = host_of(secured, "kt13"), host_of(secured, "prd2")
+    rows = kt13_rows(secured)
+    ok(decide(stopped, "Q.7", "NO-GO"))
+    refused = step(stopped, "Q.9")
+    assert refused.returncode != 0 and "Q.9 needs Q.7" in " ".join(refused.stdout.split())
+    # KT 1.3 lost data after the backup (an operator's mistake): R must bring it back from P.2.
+    psql(secured, f"DELETE FROM messages WHERE domain = '{KT13_DOMAIN}' AND seq IN (SELECT seq FROM messages "
+                  f"WHERE domain = '{KT13_DOMAIN}' ORDER BY seq DESC LIMIT 25)")
+    assert kt13_rows(secured) == rows - 25
+    rolled = ok(step(stopped, "R"))
+    said = " ".join(rolled.stdout.split())
+    assert "restored, now identical" in said and "none left" in said
+    assert kt13_rows(secured) == rows
+    client = prd2_client(secured, stopped)
+    assert set(target_counts(client).values()) == {0}
+    client.close()
+    assert contract(prd2, 8080, f"/_contract/domains/{DOMAIN}/traffic")[1] == {"open": False}
+    assert contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/freeze")[1] == {"frozen": False}
+    assert Kt13App(secured, SENDER).post(f"Patient/after-r-{uuid.uuid4().hex[:8]}")[1].status_code == 201
+    assert contract(kt13, 8070, f"/_contract/apps/{DOMAIN}/{SENDER}/triggers/welcome_mail")[1] == {"enabled": True}
+    again = ok(step(stopped, "R"))  # nothing left to do
+    assert recap(again.stdout)["kt13.lab"]["changed"] == 0
+
+
+@pytest.mark.lab
+def test_go_opens_production_and_cleanup_removes_kt13_only_with_an_archive(secured, stopped):
+    kt13, prd2 = host_of(secured, "kt13"), host_of(secured, "prd2")
+    # After R the domain runs on KT 1.3 again: stop, drain and back it up anew, then migrate.
+    ok(step(stopped, "L.1"))
+    for name in ("P.3", "P.4"):
+        ok(step(stopped, name, "--emergency-reason", EMERGENCY))
+    drain(secured)
+    for name in ("P.5", "P.6", "P.2", "P.8", "Q"):
+        ok(step(stopped, name))
+    mails = contract(prd2, 8070, f"/_contract/apps/{DOMAIN}/{SENDER}/outbox")[1]["mails"]
+    ok(decide(stopped, "Q.7", "GO"))
+    refused = step(stopped, "Q.10", "--emergency-reason", EMERGENCY)
+    assert refused.returncode != 0 and "Q.10 needs Q.9 done first" in " ".join(refused.stdout.split())
+    assert "Q.10 needs Q.8" in " ".join(refused.stdout.split())
+    not_theirs = decide(stopped, "Q.8", "signed", role="it_supplier")
+    assert not_theirs.returncode == 2
+    ok(decide(stopped, "Q.8", "signed"))
+    ok(step(stopped, "Q.9"))
+    opened = ok(step(stopped, "Q.10", "--emergency-reason", EMERGENCY))
+    said = " ".join(opened.stdout.split())
+    assert f"every application of {DOMAIN} reaches prd2" in said
+    assert contract(prd2, 8080, f"/_contract/domains/{DOMAIN}/traffic")[1] == {"open": True}
+    assert contract(prd2, 8070, f"/_contract/apps/{DOMAIN}/{SENDER}/outbox")[1]["mails"] == mails  # no welcome mail
+    ok(decide(stopped, "Q.11", "lowered"))
+
+    ok(step(stopped, "S.1"))
+    ok(step(stopped, "S.2"))
+    too_early = step(stopped, "S.5")
+    assert too_early.returncode != 0 and "S.5 needs S.4 done first" in " ".join(too_early.stdout.split())
+    ok(step(stopped, "S.3"))
+    assert contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/traffic")[1] == {"inbound_open": False,
+                                                                                    "processing_on": False}
+    archived = ok(step(stopped, "S.4"))
+    assert "verified" in " ".join(archived.stdout.split())
+    package = next((stopped / ".runbook" / "archives" / DOMAIN).glob("S4-*.tar.age"))
+    data = bytearray(package.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    package.write_bytes(bytes(data))
+    refused = step(stopped, "S.5")
+    assert refused.returncode != 0 and "differs from the manifest" in " ".join(refused.stdout.split())
+    assert contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/depth")[0] == 200  # still there
+    ok(step(stopped, "S.4"))  # archived again, verified
+    ok(step(stopped, "S.5"))
+    assert contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/depth")[0] == 404
+    assert "chain intact" in ok(kt2(stopped, "audit", "verify")).stdout
+    status = json.loads(ok(kt2(stopped, "runbook", "status", "--domain", DOMAIN, "--json")).stdout)["steps"]
+    assert all(status[s] == "done" for s in ("P.8", "Q", "Q.9", "Q.10", "S.1", "S.2", "S.3", "S.4", "S.5"))

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kt2ops.migration.capacity import load
 from kt2ops.migration.client import FhirClient, FhirError
 from kt2ops.migration.mapping import MIGRATION_SYSTEM, kt13_reference
 from kt2ops.migration.migrate import MIGRATION_APP_ID, Checkpoint, Migration, Progress, Result
@@ -34,17 +35,17 @@ class ValidationFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class Target:
-    """A KT 2.0 environment as the migration reaches it: public name, where to connect, its CA, and the
-    migration application's key on the control machine."""
+    """A KT 2.0 environment as the migration reaches it: public name, where to connect, and its directory
+    on the control machine's PKI (the CA, and per domain the applications' keys)."""
 
     environment: str
     base_url: str
     connect_host: str | None
-    ca_file: Path
-    key_file: Path
+    pki: Path
 
-    def client(self, domain: str) -> FhirClient:
-        return FhirClient(self.base_url, domain, MIGRATION_APP_ID, self.key_file.read_bytes(), str(self.ca_file),
+    def client(self, domain: str, application: str = MIGRATION_APP_ID) -> FhirClient:
+        key = (self.pki / "apps" / domain / f"{application}.key").read_bytes()
+        return FhirClient(self.base_url, domain, application, key, str(self.pki / "ca.crt"),
                           connect_host=self.connect_host)
 
 
@@ -156,6 +157,54 @@ class Check:
         return f"{self.id} {self.title}: {'met' if self.met else 'UNMET'} ({shown})"
 
 
+def quality_checks(work: Path, doc: dict[str, Any], client: FhirClient, load_seconds: float = 10,
+                   p95_limit_ms: float = 500) -> list[Check]:
+    """The Q gate: the data checks, the acceptance smoke test and, when the domain's success criteria
+    give a peak, the capacity check."""
+    checks = data_checks(work, doc, client)
+    marks = json.loads((work / "source-totals.json").read_text())["marks"]
+    checks.append(smoke(client, sorted(marks.get("Task", {}))[:20]))
+    peak = doc["migration"]["success_criteria"].get("peak_requests_per_second")
+    if peak:
+        patients = sorted(marks.get("Patient", {})) or ["none"]
+
+        def request(index: int) -> int:
+            mark = patients[index % len(patients)]
+            return client.call("GET", "Patient", params={"identifier": f"{MIGRATION_SYSTEM}|{mark}"}).status_code
+
+        client.token()  # the load measures the service, not the first token request
+        result = load(request, float(peak), load_seconds)
+        checks.append(Check("Q.3", f"capacity at the expected peak ({peak} requests/s for {load_seconds:g} s)",
+                            result.met(p95_limit_ms), result.figures(p95_limit_ms)))
+    return checks
+
+
+def smoke(client: FhirClient, task_marks: list[str]) -> Check:
+    """Production acceptance smoke test through the API: migrated tasks are found by their KT 1.3
+    reference, and every reference they carry reads back."""
+    problems: list[str] = []
+    read = 0
+    for mark in task_marks:
+        found = client.call("GET", "Task", params={"identifier": f"{MIGRATION_SYSTEM}|{mark}"})
+        entries = found.json().get("entry", []) if found.status_code == 200 else []
+        if len(entries) != 1:
+            problems.append(f"Task {mark}: {len(entries)} found (HTTP {found.status_code})")
+            continue
+        task = entries[0]["resource"]
+        references = [task["for"]["reference"], *[e["valueReference"]["reference"] for e in task.get("extension", [])]]
+        if task.get("requester"):
+            references.append(task["requester"]["reference"])
+        for reference in references:
+            answer = client.call("GET", reference)
+            read += 1
+            if answer.status_code != 200:
+                problems.append(f"Task {mark} -> {reference}: HTTP {answer.status_code}")
+    return Check("Q.3", "acceptance smoke test: migrated tasks and what they reference read back",
+                 bool(task_marks) and not problems,
+                 {"tasks": len(task_marks), "references_read": read,
+                  **({"problems": problems[:10]} if problems else {})})
+
+
 def data_checks(work: Path, doc: dict[str, Any], client: FhirClient) -> list[Check]:
     """Q.1 error rate against K.4, and counts and hash totals of source against target."""
     stored = json.loads((work / "source-totals.json").read_text())
@@ -209,11 +258,28 @@ def throttled(report: Callable[[str], None], every: float = 2.0) -> Progress:
     return progress
 
 
-def target_of(hostvars: dict[str, Any], environment: str, pki_dir: Path, domain: str) -> Target:
+def target_of(hostvars: dict[str, Any], environment: str, pki_dir: Path) -> Target:
     """The target as an inventory host describes it (kt2_env.service_hostname, ansible_host)."""
     name = hostvars["kt2_env"]["service_hostname"]
-    return Target(environment, f"https://{name}", hostvars.get("ansible_host"), pki_dir / environment / "ca.crt",
-                  pki_dir / environment / "apps" / domain / f"{MIGRATION_APP_ID}.key")
+    return Target(environment, f"https://{name}", hostvars.get("ansible_host"), pki_dir / environment)
+
+
+def applications_reach(target: Target, doc: dict[str, Any]) -> list[Check]:
+    """Q.10's verification: every application of the domain gets a token on the target and reads what its
+    role lets it read (the count it sees is reported)."""
+    roles = {r["id"]: r for r in doc["roles"]}
+    checks = []
+    for app in doc["applications"]:
+        readable = [p["resource"] for p in roles[app["role"]]["permissions"] if "read" in p["operations"]]
+        client = target.client(doc["domain"]["id"], app["id"])
+        try:
+            seen = {kind: client.count(kind) for kind in readable}
+            checks.append(Check("Q.10", f"{app['id']} reaches KT 2.0", True, seen))
+        except (FhirError, OSError) as error:
+            checks.append(Check("Q.10", f"{app['id']} reaches KT 2.0", False, {"error": str(error)}))
+        finally:
+            client.close()
+    return checks
 
 
 def remove_migrated(client: FhirClient, batch_size: int = 200) -> dict[str, int]:

@@ -226,3 +226,18 @@ def _clear_partials(domain_dir: Path, key_dir: Path) -> None:
         backup_id = partial.name[1:].removesuffix(".partial")
         shutil.rmtree(partial)
         (key_dir / f"{backup_id}.key").unlink(missing_ok=True)
+
+
+def restore_kt13(directory: Path, parts: list[Part], identity: x25519.Identity, kt13_domain: str) -> None:
+    """Rollback R: put the domain's KT 1.3 rows back as the backup holds them (domain row, then its
+    messages; removing the domain row removes its messages). Verify with `still_current` afterwards."""
+    problems = verify_files(directory)
+    if problems:
+        raise BackupError("restore refused: " + "; ".join(problems))
+    manifest = {e["name"]: e for e in json.loads((directory / "manifest.json").read_text())["parts"]}
+    tables = [p for p in parts if p.name.startswith("kt13-") and p.database]
+    first = tables[0]
+    first.remote.run(_psql(first.database or "", f"DELETE FROM domains WHERE id = {_literal(kt13_domain)}"))
+    for part in tables:
+        _decrypt_into(directory / manifest[part.name]["file"], identity, part.remote,
+                      _psql(part.database or "", f"COPY {part.table} FROM STDIN"))

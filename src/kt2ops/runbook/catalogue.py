@@ -18,6 +18,7 @@ class Step:
     requires: tuple[str, ...]
     disruptive: bool = False
     undo: bool = False
+    decisions: tuple[tuple[str, str], ...] = ()  # (decision, value) recorded before it may run
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class Catalogue:
 def catalogue() -> Catalogue:
     data = yaml.safe_load(resources.files("kt2ops.runbook").joinpath("steps.yml").read_text(encoding="utf-8"))
     steps = {s["id"]: Step(s["id"], s["title"], s["en"], s["playbook"], tuple(s["requires"]),
-                           s.get("disruptive", False), s.get("undo", False)) for s in data["steps"]}
+                           s.get("disruptive", False), s.get("undo", False),
+                           tuple(s.get("decisions", {}).items())) for s in data["steps"]}
     decisions = {k: Decision(k, v["title"], v["en"], tuple(v["values"]), tuple(v.get("roles", ())))
                  for k, v in data["decisions"].items()}
     return Catalogue(tuple(data["phases"]), steps, decisions)

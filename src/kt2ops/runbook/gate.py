@@ -28,8 +28,14 @@ def preconditions(catalogue: Catalogue, state: DomainState, step: Step, undo: bo
     """What keeps `step` from running, in words; empty when it may. An undo may always run (rollback R)."""
     if undo:
         return [] if step.undo else [f"{step.id} has no undo (it changes nothing that rollback must reverse)"]
-    return [f"{step.id} needs {need} done first ({catalogue.step(need).en}); it is {state.status(need)}"
-            for need in step.requires if not state.done(need)]
+    missing = [f"{step.id} needs {need} done first ({catalogue.step(need).en}); it is {state.status(need)}"
+               for need in step.requires if not state.done(need)]
+    for decision, value in step.decisions:
+        spec = catalogue.decisions[decision]
+        met, why = _decided(state, decision, value, spec.roles)
+        if not met:
+            missing.append(f"{step.id} needs {decision} {spec.en}: {value}; {why}")
+    return missing
 
 
 def window_check(step: Step, environment: dict[str, Any], calendar: MaintenanceCalendar | None, at: datetime,

@@ -83,6 +83,8 @@ class AppService:
         if trigger not in app["triggers"]:
             raise BadRequest(f"{app['id']} has no trigger function {trigger!r} "
                              f"(it has: {', '.join(app['triggers']) or 'none'})", 404, "not-found")
+        if request.method == "GET":
+            return JSONResponse({"enabled": self._enabled(app, trigger)})
         return await self._switch(request, app, trigger)
 
     async def sending(self, request: Request) -> Response:
@@ -178,7 +180,7 @@ def create_app() -> Starlette:
     routes = [
         Route("/_contract/health", service.health),
         Route(base + "/triggers", service.triggers),
-        Route(base + "/triggers/{trigger}", service.set_trigger, methods=["PUT"]),
+        Route(base + "/triggers/{trigger}", service.set_trigger, methods=["GET", "PUT"]),
         Route(base + "/sending", service.sending, methods=["GET", "PUT"]),
         Route(base + "/clients", service.register_client, methods=["POST"]),
         Route(base + "/outbox", service.outbox),

@@ -61,9 +61,10 @@ class ResourceService:
             row = await domains.current(conn, domain)
             if row is None:
                 raise BadRequest(f"unknown domain {domain!r}", 404, "not-found")
-            if not row["traffic_open"]:
-                raise BadRequest(f"domain {domain} is closed for traffic", 503, "transient")
             grant = Grant.from_header(request.headers.get("authorization"), domain, self.secret)
+            # A closed domain (being migrated, not yet opened: runbook P.8 .. Q.10) serves the migration only.
+            if not row["traffic_open"] and grant.kind != "migration":
+                raise BadRequest(f"domain {domain} is closed for traffic", 503, "transient")
             return await handler(conn, grant, domain)
 
     async def create(self, request: Request) -> Response:
@@ -263,12 +264,13 @@ class ResourceService:
             try:
                 if row is None:
                     raise TokenError("invalid_request", f"unknown domain {domain!r}", 404)
-                if not row["traffic_open"]:
-                    raise TokenError("temporarily_unavailable", f"domain {domain} is closed for traffic", 503)
                 token = issue_token(row["config"], form, self.token_url(domain), self.secret)
+                if not row["traffic_open"] and token["kind"] != "migration":
+                    raise TokenError("temporarily_unavailable", f"domain {domain} is closed for traffic", 503)
                 await conn.execute("DELETE FROM used_assertions WHERE expires < now()")
                 await conn.execute("INSERT INTO used_assertions VALUES (%s, to_timestamp(%s))",
                                    (token.pop("assertion_jti"), token.pop("assertion_exp")))
+                token.pop("kind")
             except TokenError as error:
                 return JSONResponse({"error": error.error, "error_description": str(error)}, error.status)
             except UniqueViolation:

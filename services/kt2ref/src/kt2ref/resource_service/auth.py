@@ -87,7 +87,7 @@ def issue_token(domain_config: dict[str, Any], form: dict[str, str], token_url: 
                         "device": application["device_id"], "kind": application.get("kind"), "scope": scope, "iat": now,
                         "exp": now + TOKEN_LIFETIME, "jti": str(uuid.uuid4())}, secret, algorithm="HS256")
     return {"access_token": token, "token_type": "bearer", "expires_in": TOKEN_LIFETIME, "scope": scope,
-            "assertion_jti": claims["jti"], "assertion_exp": claims["exp"]}
+            "assertion_jti": claims["jti"], "assertion_exp": claims["exp"], "kind": application.get("kind")}
 
 
 @dataclass(frozen=True)
