@@ -122,3 +122,26 @@ def test_a_run_without_end_record_is_interrupted(log):
     assert domain_state(log, "d").status("L.1") == "interrupted"
     _ran(log, "L.1")
     assert domain_state(log, "d").status("L.1") == "done"
+
+
+def test_opening_production_needs_go_and_the_signed_self_declaration(log):
+    _ran(log, "Q")
+    _ran(log, "Q.9")
+    refused = evaluate(_ctx(), domain_state(log, "d"), "Q.10", False, IN_WINDOW)
+    assert [r for r in refused.refusals if r.startswith("Q.10 needs Q.7")]
+    assert [r for r in refused.refusals if r.startswith("Q.10 needs Q.8")]
+    _decide(log, "Q.7", "GO")
+    _decide(log, "Q.8", "signed", role="it_supplier")
+    wrong_party = evaluate(_ctx(), domain_state(log, "d"), "Q.10", False, IN_WINDOW)
+    [refusal] = wrong_party.refusals
+    assert refusal.startswith("Q.10 needs Q.8") and "but Q.8 must be decided by care_provider" in refusal
+    _decide(log, "Q.8", "signed")
+    assert evaluate(_ctx(), domain_state(log, "d"), "Q.10", False, IN_WINDOW).ok
+
+
+def test_a_no_go_at_q7_keeps_the_trigger_functions_off_but_allows_rollback(log):
+    _ran(log, "P.2")
+    _ran(log, "Q")
+    _decide(log, "Q.7", "NO-GO")
+    assert not evaluate(_ctx(), domain_state(log, "d"), "Q.9", False, IN_WINDOW).ok
+    assert evaluate(_ctx(), domain_state(log, "d"), "R", False, OUTSIDE).ok  # rollback needs no window

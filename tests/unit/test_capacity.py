@@ -1,0 +1,28 @@
+"""The capacity check's judgement (open-loop load, latency from the scheduled moment), with the request
+faked: a server that keeps up, one that falls behind, one that fails requests."""
+
+import time
+
+from kt2ops.migration.capacity import load
+
+
+def test_a_server_that_keeps_up_meets_the_peak():
+    result = load(lambda index: 200, rate=100, seconds=0.5, workers=4)
+    assert result.sent == 50 and result.ok == 50 and result.failed == 0
+    assert result.met(p95_limit_ms=1000)
+
+
+def test_a_server_that_falls_behind_shows_it_in_rate_and_latency():
+    def slow(index):
+        time.sleep(0.05)
+        return 200
+
+    result = load(slow, rate=100, seconds=0.5, workers=1)  # one request at a time: at most 20 per second
+    assert result.ok == 50 and result.achieved_rate < 50
+    assert result.p95_ms > result.p50_ms and not result.met(p95_limit_ms=10_000)
+
+
+def test_failed_requests_fail_the_check():
+    result = load(lambda index: 503 if index % 10 == 0 else 200, rate=100, seconds=0.3, workers=4)
+    assert result.failed == 3 and not result.met(p95_limit_ms=10_000)
+    assert result.figures(500)["failed"] == 3
