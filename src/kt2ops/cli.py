@@ -16,6 +16,7 @@ from kt2ops.comply.cli import verify as verify_bundle
 from kt2ops.console import err, out
 from kt2ops.inventory.check import check_inventory
 from kt2ops.inventory.model import InventoryError
+from kt2ops.journey import journey
 from kt2ops.lab.image import ensure_image
 from kt2ops.lab.lab import Lab
 from kt2ops.lab.podman import PodmanError, check_usable
@@ -151,5 +152,5 @@ def artifact_build() -> None:
 main.add_command(comply)
 main.add_command(verify_bundle)
 main.add_command(package)
-for command in (runbook, run_step, audit, calendar, migration):
+for command in (runbook, run_step, audit, calendar, migration, journey):
     main.add_command(command)

@@ -163,6 +163,32 @@ class AppService:
             sent += 1
         return sent
 
+    async def read_inbox(self, request: Request) -> Response:
+        """Act as the application reading KT 1.3: claim and settle everything waiting for it (what a real
+        application does all the time; the lab's applications do it when asked)."""
+        app = self._app(request)
+        if self.config["platform"] != "kt13":
+            raise BadRequest("reading an inbox is a KT 1.3 operation; this host serves KT 2.0", 409, "conflict")
+        return JSONResponse({"read": await run_in_threadpool(self._read_all, app)})
+
+    def _read_all(self, app: dict[str, Any]) -> int:
+        base = f"{self.config['kt13_url']}/kt13/{app['kt13_domain']}/FHIR/Koppeltaal/MessageHeader"
+        headers = {"X-Koppeltaal-Application": app["id"]}
+        read = 0
+        with httpx.Client(timeout=60, headers=headers) as http:
+            while True:
+                claimed = http.get(f"{base}/_search", params={"_query": "MessageHeader.GetNextNewAndClaim",
+                                                               "_count": 1000})
+                if claimed.status_code != 200:
+                    raise BadRequest(f"KT 1.3 refused the read: {claimed.status_code} {claimed.text}", 502)
+                entries = claimed.json().get("entry", [])
+                if not entries:
+                    return read
+                for entry in entries:
+                    message_id = entry["resource"]["entry"][0]["resource"]["id"]
+                    http.put(f"{base}/{message_id}/_status", json={"status": "Success"}).raise_for_status()
+                    read += 1
+
     def outbox(self, request: Request) -> Response:
         app = self._app(request)
         outbox = self.state_dir / "outbox" / app["domain"] / app["id"]
@@ -184,5 +210,6 @@ def create_app() -> Starlette:
         Route(base + "/sending", service.sending, methods=["GET", "PUT"]),
         Route(base + "/clients", service.register_client, methods=["POST"]),
         Route(base + "/outbox", service.outbox),
+        Route(base + "/inbox/read", service.read_inbox, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={BadRequest: bad_request_handler})

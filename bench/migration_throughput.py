@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Benchmark: the migration (P.8) end to end for a generated KT 1.3 export of about --messages messages,
+beside a raw PostgreSQL COPY of the same (mapped) resources into the same database, in the same run.
+
+The export comes from the lab's synthetic-data generator (the KT 1.3 server's own), scaled to the message
+count; it is migrated into --env's ggz-noorderlicht domain under a KT 1.3 name of its own (so its migration
+identifiers do not collide), through nginx + TLS + SMART token + validation + JSONB, as `kt2 run P.8` does:
+validation, staging, replay in transaction Bundles, source hash totals. The baseline COPY is timed on the
+host itself (no HTTP, no TLS, no validation). Afterwards the migrated resources are removed again.
+
+    .venv/bin/python bench/migration_throughput.py [--messages 100000] [--env acc21] [--batch-size 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from fhir_throughput import raw_copy  # noqa: E402
+from kt2ref.kt13.generator import generate  # noqa: E402
+
+from kt2ops.migration.mapping import kt13_reference, to_fhir  # noqa: E402
+from kt2ops.migration.stage import TYPES_IN_ORDER, Staging  # noqa: E402
+from kt2ops.migration.step import Target, migrate, remove_migrated  # noqa: E402
+from kt2ops.runbook.context import load_domain  # noqa: E402
+
+DOMAIN = "ggz-noorderlicht"
+LAB = ROOT / "inventories" / "lab"
+MESSAGES_PER_CLIENT = 5.17  # the generator's average, measured on its output
+
+
+def write_export(path: Path, kt13: str, messages: int) -> int:
+    clients = max(1, round(messages / MESSAGES_PER_CLIENT))
+    now = datetime.now(UTC).isoformat()
+    count = 0
+    with path.open("w") as out:
+        for seq, (sender, bundle) in enumerate(generate(kt13, 7, clients, ["mindfit-module", "noorderlicht-ecd"]), 1):
+            header = bundle["entry"][0]["resource"]
+            out.write(json.dumps({"seq": seq, "id": header["id"], "event": header["event"]["code"], "sender": sender,
+                                  "status": "Success", "retries": 0, "received": now, "bundle": bundle}) + "\n")
+            count = seq
+    return count
+
+
+def bench_domain(kt13: str) -> dict:
+    doc = copy.deepcopy(load_domain(LAB, DOMAIN))
+    doc["kt13"]["domain"] = kt13
+    doc["migration"]["scope"] = {"dossiers": "open_and_closed", "history_months": {"default": 600}}
+    return doc
+
+
+def child(work: Path, kt13: str, env: str, address: str, batch_size: int) -> None:
+    """The migration alone in its own process, so that its peak memory is its own."""
+    target = Target(env, f"https://{env}.koppeltaal.test", address, LAB / ".pki" / env)
+    start = time.perf_counter()
+    summary = migrate(work / "export.jsonl", work, bench_domain(kt13), target, batch_size)
+    print(json.dumps({**summary, "wall": time.perf_counter() - start,
+                      "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--env", default="acc21")
+    parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--child", nargs=4, metavar=("WORK", "KT13", "ENV", "ADDRESS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(Path(args.child[0]), args.child[1], args.child[2], args.child[3], args.batch_size)
+        return
+    lab = json.loads(subprocess.run([str(ROOT / ".venv/bin/kt2"), "lab", "status", "--json"], capture_output=True,
+                                    text=True, check=True).stdout)
+    host = next(h for h in lab if h["environment"] == args.env)
+    kt13 = f"BENCH{uuid.uuid4().hex[:6].upper()}"
+    doc = bench_domain(kt13)
+    target = Target(args.env, f"https://{args.env}.koppeltaal.test", host["address"], LAB / ".pki" / args.env)
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        messages = write_export(work / "export.jsonl", kt13, args.messages)
+        # The baseline's rows: the same resources, mapped as the migration maps them.
+        staging = Staging.build(work / "export.jsonl", work / "baseline.sqlite", doc["migration"]["scope"],
+                                datetime.now(UTC))
+        rows = [to_fhir(kind, row, kt13, lambda k, s: kt13_reference(kt13, k, s), None, None)
+                for kind in TYPES_IN_ORDER for row in staging.staged(kind)]
+        staging.close()
+        copy_seconds = raw_copy(host["container"], f"kt2_{args.env}", rows)
+        proc = subprocess.run([sys.executable, __file__, "--child", str(work), kt13, args.env, host["address"],
+                               "--batch-size", str(args.batch_size)], capture_output=True, text=True, check=True)
+        summary = json.loads(proc.stdout.strip().splitlines()[-1])
+        seconds, peak = summary["wall"], summary["peak_kib"]
+    client = target.client(DOMAIN)
+    remove_migrated(client)
+    client.close()
+    resources = sum(summary["migrated"].values())
+    print(f"migration of {messages} KT 1.3 messages -> {resources} KT 2.0 resources on {args.env} "
+          f"(Bundles of {args.batch_size}; errors: {summary['errors']})")
+    print(f"{'method':<52}{'s':>8}{'resources/s':>13}{'messages/s':>12}{'vs COPY':>9}")
+    copy_rate = len(rows) / copy_seconds
+    print(f"{'kt2ops P.8 end to end (validate, stage, replay, totals)':<52}{seconds:>8.1f}{resources / seconds:>13.0f}"
+          f"{messages / seconds:>12.0f}{resources / seconds / copy_rate:>8.3f}x")
+    print(f"{'raw PostgreSQL COPY of the same resources (baseline)':<52}{copy_seconds:>8.2f}{copy_rate:>13.0f}"
+          f"{'':>12}{1:>8.3f}x")
+    print(f"peak memory of the migrating process (its own): {peak / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

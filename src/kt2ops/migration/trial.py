@@ -1,0 +1,90 @@
+"""Runbook M (trial migration on mgr2) with a copy of production data, delivered as appendix B asks:
+the KT 1.3 export is cleaned by declared rules (B.3), sealed in an encrypted package with a SHA-256
+manifest (B.1; the key stays on the control machine, apart), sent over SFTP into mgr2's transfer area
+and verified there (B.2); the migration then runs from the package, opened and verified again, into
+mgr2. The report gives the error percentage, the duration and an estimate for the production run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from kt2ops.migration.step import Target, fetch_export, migrate
+from kt2ops.runbook.remote import Remote, RemoteError
+from kt2ops.security.cleaning import clean, load_rules
+from kt2ops.security.package import manifest_path, open_package, seal, sha256_file
+
+TRANSFER_USER = "kt2transfer"
+PACKAGE = "M2-{domain}"
+
+
+def paths(runbook: Path, domain: str) -> tuple[Path, Path]:
+    """The package and its key: under .runbook/packages and .runbook/keys, never in one directory."""
+    return runbook / "packages" / domain / f"{PACKAGE.format(domain=domain)}.tar.age", \
+        runbook / "keys" / domain / "M2-package.key"
+
+
+def make_package(kt13: Remote, doc: dict[str, Any], rules_file: Path, runbook: Path) -> dict[str, Any]:
+    """Export, clean and seal; the plain files exist only in a private scratch directory meanwhile."""
+    domain, kt13_domain = doc["domain"]["id"], doc["kt13"]["domain"]
+    rules = load_rules(rules_file)
+    package, key = paths(runbook, domain)
+    scratch = Path(tempfile.mkdtemp(dir=runbook, prefix=".m2-"))
+    try:
+        export = scratch / "export.jsonl"
+        fetch_export(kt13, kt13_domain, export)
+        (scratch / "pack").mkdir()
+        cleaned = scratch / "pack" / f"{kt13_domain}-export.jsonl"
+        with export.open(encoding="utf-8") as source, cleaned.open("w", encoding="utf-8") as target:
+            lines, reports = clean(source, rules, str(export))
+            target.writelines(lines)
+        sealed = json.loads(manifest_path(package).read_text())["files"] if manifest_path(package).exists() else []
+        made = [f["sha256"] for f in sealed] != [sha256_file(cleaned)] or not key.exists()
+        if made:  # the same cleaned data is not sealed again
+            for stale in (package, manifest_path(package), key):
+                stale.unlink(missing_ok=True)
+            package.parent.mkdir(parents=True, exist_ok=True)
+            key.parent.mkdir(parents=True, exist_ok=True)
+            seal([cleaned], package.parent, package.name.removesuffix(".tar.age"), key)
+    finally:
+        shutil.rmtree(scratch)
+    return {"package": str(package), "manifest": str(manifest_path(package)), "sealed": made,
+            "cleaning": [asdict(r) for r in reports]}
+
+
+def deliver(remote: Remote, files: list[Path], user: str = TRANSFER_USER) -> None:
+    """Put the files into the environment's SFTP transfer area (chrooted account, key only)."""
+    batch = "".join(f"put {f} {f.name}\n" for f in files)
+    key = ["-i", remote.key_file, "-o", "IdentitiesOnly=yes"] if remote.key_file else []
+    argv = ["sftp", "-b", "-", "-o", "BatchMode=yes", *remote.options, *key, "-P", str(remote.port),
+            f"{user}@{remote.address}"]
+    proc = subprocess.run(argv, input=batch.encode(), capture_output=True, check=False, timeout=3600)
+    if proc.returncode != 0:
+        raise RemoteError(f"{remote.name}: SFTP delivery failed: {proc.stderr.decode(errors='replace')[-300:]}")
+
+
+def run_trial(doc: dict[str, Any], runbook: Path, work: Path, target: Target, expected_total: int | None,
+              batch_size: int = 200) -> dict[str, Any]:
+    """Open the package (verified again), migrate it into the trial environment, report."""
+    package, key = paths(runbook, doc["domain"]["id"])
+    scratch = Path(tempfile.mkdtemp(dir=work, prefix=".open-"))
+    try:
+        open_package(package, key, scratch)
+        export = work / "export.jsonl"
+        os.replace(scratch / f"{doc['kt13']['domain']}-export.jsonl", export)
+    finally:
+        shutil.rmtree(scratch)
+    summary = migrate(export, work, doc, target, batch_size)
+    migrated = sum(summary["migrated"].values())
+    rate = migrated / summary["seconds"] if summary["seconds"] else None
+    report = {**summary, "package_sha256": json.loads(manifest_path(package).read_text())["encrypted"]["sha256"],
+              "expected_production_resources": expected_total,
+              "estimated_production_seconds": round(expected_total / rate, 1) if rate and expected_total else None}
+    (work / "trial.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    return report
