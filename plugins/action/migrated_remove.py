@@ -6,7 +6,7 @@ module: migrated_remove
 short_description: Remove every migrated resource of a domain from a KT 2.0 environment, and verify
 description:
   - Deletes, through FHIR as the domain's migration application, every resource that carries the migration
-    identifier (dependents first, in transaction Bundles), then counts again with C(_summary=count): any left
+    identifier (dependents first, in transaction Bundles), then counts again with C(_summary=count); any left
     fails the task. Also removes the migration's checkpoint for that environment, so a later P.8 starts anew.
   - Unchanged when nothing migrated is there. In check mode, counts what would be removed.
 options:

@@ -9,6 +9,8 @@ description:
     directory and returns the contents of every domain file, each with its path in C(_file).
   - Any error fails the lookup with every finding (file, line, field and message), before a play changes
     anything.
+  - A domain whose runbook step S.5 (remove the KT 1.3 domain) is done in the inventory's audit trail comes
+    back with C(kt13.state=absent), so that provisioning does not create it on KT 1.3 again.
 options:
   _terms:
     description: The inventory directory.
@@ -35,6 +37,7 @@ from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
 
 from kt2ops.inventory.check import check_inventory
+from kt2ops.runbook.state import audit_log, domain_state
 
 
 class LookupModule(LookupBase):
@@ -45,5 +48,9 @@ class LookupModule(LookupBase):
             if report.errors:
                 raise AnsibleError(f"{term}: the inventory has {len(report.errors)} error(s):\n"
                                    + "\n".join(str(finding) for finding in report.errors))
-            documents.extend(report.documents)
+            log = audit_log(Path(term))
+            for doc in report.documents:
+                if domain_state(log, doc["domain"]["id"]).done("S.5"):
+                    doc["kt13"] = {**doc["kt13"], "state": "absent"}
+                documents.append(doc)
         return documents

@@ -9,11 +9,11 @@ description:
   - The services (KT 2.0 resource service, KT 1.3 server, application service) are operated through a
     small HTTP contract on the host's loopback interface (health, domains, traffic, triggers, queue
     depth, counts and hash totals). Changing operations answer with C(changed) and a C(diff).
-  - In check mode a changing operation is sent with C(dry_run=true): the service reports what it would
+  - In check mode a changing operation is sent with C(dry_run=true); the service reports what it would
     change without changing it, so check mode with diff is truthful.
   - A refusal (4xx/5xx) fails the task with the service's own message.
 options:
-  url: {description: Contract URL on the host, e.g. http://127.0.0.1:8080/_contract/health., type: str, required: true}
+  url: {description: "Contract URL on the host, e.g. http://127.0.0.1:8080/_contract/health.", type: str, required: true}
   method: {description: HTTP method., type: str, default: GET, choices: [GET, PUT, POST, DELETE]}
   body: {description: JSON body of PUT and POST., type: raw}
   timeout: {description: Seconds to wait for the answer., type: int, default: 120}
