@@ -6,7 +6,6 @@ then the undo of every step (rollback R)."""
 import json
 import os
 import re
-import signal
 import subprocess
 import threading
 import time
@@ -15,7 +14,7 @@ import uuid
 import pytest
 
 from tests.conftest import ROOT, run
-from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, host_of
+from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, host_of, kill_tree
 
 DOMAIN, KT13_DOMAIN = "ggz-noorderlicht", "NOORDERLICHT"
 SENDER, READER = "noorderlicht-ecd", "mindfit-module"
@@ -109,7 +108,7 @@ def _kill_midway(inventory, name, marker):
     while not marker() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, "the step ended before it could be killed"
-    os.killpg(proc.pid, signal.SIGKILL)
+    kill_tree(proc.pid)
     proc.wait()
 
 

@@ -5,7 +5,7 @@ Q gate compares source and target and names a resource changed on the target."""
 
 import json
 import os
-import signal
+import re
 import sqlite3
 import subprocess
 import time
@@ -18,7 +18,7 @@ from kt2ops.migration.stage import TYPES_IN_ORDER
 from kt2ops.migration.step import Target, remove_migrated
 from kt2ops.migration.totals import target_counts
 from tests.conftest import ROOT, run
-from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, host_of, playbook, recap
+from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, host_of, kill_tree, playbook, recap
 
 DOMAIN, KT13_DOMAIN = "ggz-noorderlicht", "NOORDERLICHT"
 SENDER, READER = "noorderlicht-ecd", "mindfit-module"
@@ -109,8 +109,9 @@ def kill_when(inventory, marker, *args):
     while not marker() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert proc.poll() is None, "P.8 ended before it could be killed"
-    os.killpg(proc.pid, signal.SIGKILL)
+    kill_tree(proc.pid)  # as a crash would: every process of the run, also those in a session of their own
     proc.wait()
+
 
 
 @pytest.mark.lab
@@ -185,6 +186,27 @@ def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped
     failed = step(stopped, "Q")
     said = " ".join(failed.stdout.split())
     assert failed.returncode != 0 and f"Patient {mark}: content differs" in said
+
+
+SLOW = "limit_req_zone $server_name zone=kt2slow:1m rate=4r/s;\nlimit_req zone=kt2slow burst=100000;\n"
+
+
+@pytest.mark.lab
+def test_a_target_made_too_slow_fails_the_capacity_check(secured, stopped):
+    """nginx on prd2 is limited to 4 requests per second (requests queue): the domain's peak of 20 cannot
+    be carried, and the capacity check says so with its figures."""
+    container = host_of(secured, "prd2")["container"]
+    run("podman", "exec", container, "bash", "-c", f"printf '{SLOW}' > /etc/nginx/conf.d/zz-slow.conf && "
+        "nginx -t && systemctl reload nginx")
+    try:
+        slow = step(stopped, "Q", "-e", "kt2_capacity_seconds=3")
+    finally:
+        run("podman", "exec", container, "bash", "-c", "rm -f /etc/nginx/conf.d/zz-slow.conf && "
+            "systemctl reload nginx")
+    said = " ".join(slow.stdout.split())
+    assert slow.returncode != 0 and "Q.3 capacity at the expected peak (20 requests/s for 3 s): UNMET" in said
+    achieved = float(re.search(r"achieved_rps ([0-9.]+)", said).group(1))
+    assert achieved < 19
 
 
 def decide(inventory, decision, value, role="care_provider"):
