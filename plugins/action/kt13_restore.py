@@ -8,6 +8,8 @@ description:
   - Computes on the KT 1.3 host the SHA-256 of the domain's rows (domain and messages) and compares them with
     the newest P.2 backup's manifest. Equal - nothing to do. Different - the backup's rows are decrypted
     straight into the database (the domain row, then its messages) and compared again; they must be equal.
+  - Only while the domain is still stopped on KT 1.3 (frozen, inbound closed, as when P.2 was made); once it
+    runs again (after a finished rollback) its new data is never overwritten, and the task is unchanged.
 options:
   domain: {description: KT 2.0 domain id., type: str, required: true}
   kt13_domain: {description: The domain's KT 1.3 name., type: str, required: true}
@@ -23,7 +25,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from pyrage import x25519
 
-from kt2ops.runbook.backup import BackupError, latest, parts_for, restore_kt13, still_current
+from kt2ops.runbook.backup import BackupError, latest, parts_for, restore_kt13, running_again, still_current
 from kt2ops.runbook.remote import Remote, RemoteError
 
 ARGS = {
@@ -50,6 +52,10 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(f"{what}: there is no P.2 backup of {args['domain']}")
         kt13_manifest = {**manifest, "parts": [p for p in manifest["parts"] if p["name"].startswith("kt13-")]}
         try:
+            if running_again(remote, args["kt13_database"], args["kt13_domain"]):
+                return {**result, "changed": False,
+                        "msg": f"{what}: KT 1.3 runs the domain again (open or unfrozen), so its data is its own "
+                               "now; not compared with the backup"}
             if still_current(kt13_manifest, parts):
                 return {**result, "changed": False, "msg": f"{what}: identical, nothing to restore",
                         "kt2_artefacts": {"kt13_vs_backup": "identical", "backup": manifest["backup"]}}

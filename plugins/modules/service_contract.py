@@ -13,7 +13,7 @@ description:
     change without changing it, so check mode with diff is truthful.
   - A refusal (4xx/5xx) fails the task with the service's own message.
 options:
-  url: {description: "Contract URL on the host, e.g. http://127.0.0.1:8080/_contract/health.", type: str, required: true}
+  url: {description: "Contract URL on the host (http://127.0.0.1:8080/_contract/health).", type: str, required: true}
   method: {description: HTTP method., type: str, default: GET, choices: [GET, PUT, POST, DELETE]}
   body: {description: JSON body of PUT and POST., type: raw}
   timeout: {description: Seconds to wait for the answer., type: int, default: 120}

@@ -241,3 +241,10 @@ def restore_kt13(directory: Path, parts: list[Part], identity: x25519.Identity, 
     for part in tables:
         _decrypt_into(directory / manifest[part.name]["file"], identity, part.remote,
                       _psql(part.database or "", f"COPY {part.table} FROM STDIN"))
+
+
+def running_again(kt13: Remote, database: str, kt13_domain: str) -> bool:
+    """Whether KT 1.3 runs the domain again (inbound open or unfrozen): then its data is no longer the
+    stopped state a P.2 backup holds, and a rollback must not overwrite it."""
+    query = f"COPY (SELECT inbound_open OR NOT frozen FROM domains WHERE id = {_literal(kt13_domain)}) TO STDOUT"
+    return kt13.run(_psql(database, query)).strip() == b"t"
