@@ -219,6 +219,9 @@ def test_traffic_closed_per_domain_through_the_contract(provisioned):
         closed = app.request_token()
         assert closed.status_code == 503 and "closed for traffic" in closed.text
         assert other.fhir("GET", "Patient?_summary=count").status_code == 200
+        # While closed (a migration runs), the domain's migration application alone is served.
+        migration = kt2_client(provisioned, "mgr2", DOMAIN, "kt2ops-migration")
+        assert migration.fhir("GET", "Patient?_summary=count").status_code == 200
         again = contract(host, 8080, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"open": False})[1]
         assert again["changed"] is False
     finally:

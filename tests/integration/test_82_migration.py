@@ -266,9 +266,18 @@ def test_go_opens_production_and_cleanup_removes_kt13_only_with_an_archive(secur
     ok(decide(stopped, "Q.8", "signed"))
     ok(step(stopped, "Q.9"))
     opened = ok(step(stopped, "Q.10", "--emergency-reason", EMERGENCY))
-    said = " ".join(opened.stdout.split())
-    assert f"every application of {DOMAIN} reaches prd2" in said
+    assert "TASK [Every application reaches its data]" in opened.stdout
     assert contract(prd2, 8080, f"/_contract/domains/{DOMAIN}/traffic")[1] == {"open": True}
+    # Each application's role reaches only Tasks of its own origin: together they reach every migrated
+    # Task, because each was published on behalf of the application that sent its care plan to KT 1.3.
+    target = Target("prd2", "https://prd2.koppeltaal.test", prd2["address"], stopped / ".pki" / "prd2")
+    reached = 0
+    for app in (SENDER, READER):
+        client = target.client(DOMAIN, app)
+        reached += client.count("Task")
+        client.close()
+    work = stopped / ".runbook" / "migration" / DOMAIN / "prd2"
+    assert reached == json.loads((work / "validation.json").read_text())["in_scope"]["Task"]
     assert contract(prd2, 8070, f"/_contract/apps/{DOMAIN}/{SENDER}/outbox")[1]["mails"] == mails  # no welcome mail
     ok(decide(stopped, "Q.11", "lowered"))
 
