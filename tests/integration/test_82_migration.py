@@ -288,8 +288,10 @@ def test_go_opens_production_and_cleanup_removes_kt13_only_with_an_archive(secur
     ok(step(stopped, "S.3"))
     assert contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/traffic")[1] == {"inbound_open": False,
                                                                                     "processing_on": False}
-    archived = ok(step(stopped, "S.4"))
-    assert "verified" in " ".join(archived.stdout.split())
+    ok(step(stopped, "S.4"))
+    runs = json.loads(kt2(stopped, "runbook", "status", "--domain", DOMAIN, "--json").stdout)["runs"]
+    archive = [r for r in runs if r["step"] == "S.4"][-1]["artefacts"]
+    assert archive["archive_verified"] is True and archive["rows"] == kt13_rows(secured)
     package = next((stopped / ".runbook" / "archives" / DOMAIN).glob("S4-*.tar.age"))
     data = bytearray(package.read_bytes())
     data[len(data) // 2] ^= 0x01
