@@ -87,6 +87,9 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
     finally:
         if contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/depth")[0] == 404:
             playbook("playbooks/domains.yml", "-l", "kt13.lab")
+        contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/freeze", "PUT", {"frozen": False})
+        contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/traffic", "PUT", {"inbound_open": True,
+                                                                              "processing_on": True})
         for environment in ("prd2", "mgr2"):
             fhir = client(secured, inventory, environment)
             remove_migrated(fhir)
