@@ -177,8 +177,9 @@ class AppService:
         read = 0
         with httpx.Client(timeout=60, headers=headers) as http:
             while True:
+                # Small batches: each is settled well within the server's claim timeout.
                 claimed = http.get(f"{base}/_search", params={"_query": "MessageHeader.GetNextNewAndClaim",
-                                                               "_count": 1000})
+                                                               "_count": 50})
                 if claimed.status_code != 200:
                     raise BadRequest(f"KT 1.3 refused the read: {claimed.status_code} {claimed.text}", 502)
                 entries = claimed.json().get("entry", [])
@@ -186,7 +187,10 @@ class AppService:
                     return read
                 for entry in entries:
                     message_id = entry["resource"]["entry"][0]["resource"]["id"]
-                    http.put(f"{base}/{message_id}/_status", json={"status": "Success"}).raise_for_status()
+                    settled = http.put(f"{base}/{message_id}/_status", json={"status": "Success"})
+                    if settled.status_code == 409:  # the claim lapsed; the message is New again, read next round
+                        continue
+                    settled.raise_for_status()
                     read += 1
 
     def outbox(self, request: Request) -> Response:
