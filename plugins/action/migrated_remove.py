@@ -23,7 +23,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from kt2ops.migration.client import FhirError
-from kt2ops.migration.step import remove_migrated, target_of, workdir
+from kt2ops.migration.step import migration_dir, remove_migrated, target_of
 from kt2ops.migration.totals import target_counts
 
 ARGS = {
@@ -54,8 +54,8 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(f"{what}: {exc}") from exc
         finally:
             client.close()
-        (workdir(Path(task_vars["inventory_dir"]), args["domain"], args["environment"]) / "checkpoint.sqlite").unlink(
-            missing_ok=True)
+        checkpoint = migration_dir(Path(task_vars["inventory_dir"]), args["domain"], args["environment"])
+        (checkpoint / "checkpoint.sqlite").unlink(missing_ok=True)
         if any(left.values()):
             raise AnsibleActionFail(f"{what}: still there after removal: {left}")
         return {**result, "changed": True, "removed": removed, "msg": f"{what}: removed {removed}, none left",

@@ -29,7 +29,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from kt2ops.migration.client import FhirError
-from kt2ops.migration.step import quality_checks, target_of, workdir
+from kt2ops.migration.step import migration_dir, quality_checks, target_of
 from kt2ops.runbook.context import RunbookError, load_domain
 
 ARGS = {
@@ -52,7 +52,7 @@ class ActionModule(ActionBase):
         what = f"Q gate of {args['domain']} on {args['target']}"
         try:
             doc = load_domain(inventory, args["domain"])
-            work = workdir(inventory, args["domain"], args["target"])
+            work = migration_dir(inventory, args["domain"], args["target"])
             if not (work / "source-totals.json").exists():
                 raise RunbookError(f"{work}/source-totals.json is missing: P.8 has not finished for this target")
             target = target_of(task_vars["hostvars"][args["target_host"]], args["target"], Path(args["pki_dir"]))

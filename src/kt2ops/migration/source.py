@@ -34,10 +34,6 @@ class Message:
     timestamp: str
     resource: dict[str, Any]
 
-    @property
-    def where(self) -> str:
-        return f"line {self.line} (message {self.id})"
-
 
 class ExportLineError(ValueError):
     """A line of the export that is not a KT 1.3 message at all; names the line."""

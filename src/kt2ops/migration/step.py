@@ -49,8 +49,14 @@ class Target:
                           connect_host=self.connect_host)
 
 
+def migration_dir(inventory: Path, domain: str, environment: str) -> Path:
+    """Where a domain's migration to an environment keeps its reports and checkpoint."""
+    return inventory / ".runbook" / "migration" / domain / environment
+
+
 def workdir(inventory: Path, domain: str, environment: str) -> Path:
-    path = inventory / ".runbook" / "migration" / domain / environment
+    """The migration directory, made private (0700) for the personal data P.8 and M.2 hold there briefly."""
+    path = migration_dir(inventory, domain, environment)
     path.mkdir(parents=True, exist_ok=True)
     for folder in (inventory / ".runbook", path):
         os.chmod(folder, 0o700)
@@ -161,8 +167,9 @@ def quality_checks(work: Path, doc: dict[str, Any], client: FhirClient, load_sec
                    p95_limit_ms: float = 500) -> list[Check]:
     """The Q gate: the data checks, the acceptance smoke test and, when the domain's success criteria
     give a peak, the capacity check."""
-    checks = data_checks(work, doc, client)
-    marks = json.loads((work / "source-totals.json").read_text())["marks"]
+    stored = json.loads((work / "source-totals.json").read_text())
+    checks = data_checks(work, stored, doc, client)
+    marks = stored["marks"]
     checks.append(smoke(client, sorted(marks.get("Task", {}))[:20]))
     peak = doc["migration"]["success_criteria"].get("peak_requests_per_second")
     if peak:
@@ -205,9 +212,9 @@ def smoke(client: FhirClient, task_marks: list[str]) -> Check:
                   **({"problems": problems[:10]} if problems else {})})
 
 
-def data_checks(work: Path, doc: dict[str, Any], client: FhirClient) -> list[Check]:
-    """Q.1 error rate against K.4, and counts and hash totals of source against target."""
-    stored = json.loads((work / "source-totals.json").read_text())
+def data_checks(work: Path, stored: dict[str, Any], doc: dict[str, Any], client: FhirClient) -> list[Check]:
+    """Q.1 error rate against K.4, and counts and hash totals of source (`stored`: P.8's source-totals.json)
+    against target."""
     errors = json.loads((work / "errors.json").read_text())
     criteria = doc["migration"]["success_criteria"]
     failed = {kt13_reference(doc["kt13"]["domain"], e["type"], e["source_id"]) for e in errors}
