@@ -95,3 +95,20 @@ def test_lab_up_recreates_a_host_it_cannot_start(lab):
     assert f"recreated {container} (was paused)" in out
     status = {h["container"]: h for h in json.loads(run(".venv/bin/kt2", "lab", "status", "--json").stdout)}
     assert status[container]["state"] == "running" and status[container]["ssh"] == "ok"
+
+
+def test_lab_up_recreates_a_host_whose_processes_died_behind_podmans_back(lab):
+    # Killing the container's monitor and init (as a machine restored without its processes does) leaves
+    # podman listing it "running" while it can neither exec, stop nor start it.
+    container = next(h["container"] for h in lab if h["environment"] == "acc22")
+    pids = run("podman", "inspect", container, "--format", "{{.State.ConmonPid}} {{.State.Pid}}").stdout.split()
+    run("kill", "-9", *pids)
+    listed = json.loads(run("podman", "ps", "--filter", f"name=^{container}$", "--format", "json").stdout)
+    assert listed[0]["State"] == "running"
+    status = run(".venv/bin/kt2", "lab", "status", "--json", check=False)
+    assert status.returncode != 0
+    assert {h["container"]: h["state"] for h in json.loads(status.stdout)}[container] == "stale"
+    out = run(".venv/bin/kt2", "lab", "up").stdout
+    assert f"recreated {container} (its processes had died behind podman's back)" in out
+    status = {h["container"]: h for h in json.loads(run(".venv/bin/kt2", "lab", "status", "--json").stdout)}
+    assert status[container]["state"] == "running" and status[container]["ssh"] == "ok"

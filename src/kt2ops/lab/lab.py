@@ -45,7 +45,7 @@ class LabHost:
 @dataclass
 class HostStatus:
     host: LabHost
-    state: str  # running / exited / absent
+    state: str  # running / exited / stale / absent
     system: str  # systemd's is-system-running, or "-"
     ssh: str  # "ok" or the reason it is not
 
@@ -139,9 +139,14 @@ class Lab:
             if found[0].get("Image") != tag:
                 self.progress(f"note: {host.container} runs an older image; `kt2 lab down && kt2 lab up` "
                               "recreates it")
-            state = found[0].get("State")
+            state = _state(found[0])
             if state == "running":
                 return []
+            if state == "stale":
+                # Podman cannot start or stop such a container; a lab host is disposable, so make it anew.
+                podman("rm", "--force", "--time", "5", host.container)
+                self._run_container(host, tag)
+                return [f"recreated {host.container} (its processes had died behind podman's back)"]
             try:
                 podman("start", host.container)
                 return [f"started {host.container}"]
@@ -215,7 +220,7 @@ class Lab:
     # -- status -----------------------------------------------------------------------------------
     def status(self, hosts: list[LabHost] | None = None) -> list[HostStatus]:
         hosts = hosts if hosts is not None else self.hosts()
-        states = {c["Names"][0]: c.get("State", "?") for c in labelled("container")}
+        states = {c["Names"][0]: _state(c) for c in labelled("container")}
         with ThreadPoolExecutor(max_workers=len(hosts) or 1) as pool:
             return list(pool.map(lambda h: self._host_status(h, states.get(h.container, "absent")), hosts))
 
@@ -254,6 +259,26 @@ class Lab:
         if self.state_dir.exists() and not any(self.state_dir.iterdir()):
             self.state_dir.rmdir()
         return removed
+
+
+def _state(container: dict) -> str:
+    """Podman's state of a container, or "stale" when podman lists it running but its processes are gone.
+
+    That happens when a machine is restored or its processes are killed without a reboot podman would
+    notice (its run directory is not on tmpfs here): podman then refuses to exec, stop or start it.
+    """
+    state = container.get("State", "?")
+    if state == "running" and not _in_own_pid_namespace(container.get("Pid", 0)):
+        return "stale"
+    return state
+
+
+def _in_own_pid_namespace(pid: int) -> bool:
+    # A live container's init runs in a PID namespace of its own; a recycled PID would not (or not exist).
+    try:
+        return pid > 0 and os.readlink(f"/proc/{pid}/ns/pid") != os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return False
 
 
 def _system_state(host: LabHost) -> str:
