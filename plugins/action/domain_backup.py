@@ -20,7 +20,7 @@ options:
   target_host: {description: Inventory host of the target KT 2.0 environment., type: str}
   target_database: {description: The target's resource database., type: str}
   dest: {description: Directory of the backups on the control machine., type: path, required: true}
-  key_dir: {description: Directory of the backups' keys, apart from the backups., type: path, required: true}
+  key_dir: {description: "Directory of the backups' keys, apart from the backups.", type: path, required: true}
 author: kt2ops
 """
 
@@ -29,20 +29,11 @@ from pathlib import Path
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from kt2ops.action_args import argument_spec
 from kt2ops.runbook.backup import BackupError, backup, latest, parts_for, still_current
 from kt2ops.runbook.remote import Remote, RemoteError
 
-ARGS = {
-    "domain": {"type": "str", "required": True},
-    "kt13_domain": {"type": "str", "required": True},
-    "step": {"type": "str", "required": True},
-    "kt13_host": {"type": "str", "required": True},
-    "kt13_database": {"type": "str", "default": "kt13"},
-    "target_host": {"type": "str"},
-    "target_database": {"type": "str"},
-    "dest": {"type": "path", "required": True},
-    "key_dir": {"type": "path", "required": True},
-}
+ARGS = argument_spec(DOCUMENTATION)
 
 
 class ActionModule(ActionBase):

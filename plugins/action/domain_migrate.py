@@ -28,19 +28,13 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from kt2ops.action_args import argument_spec
 from kt2ops.migration.client import FhirError
 from kt2ops.migration.step import ValidationFailed, fetch_export, migrate, target_of, throttled, workdir
 from kt2ops.runbook.context import RunbookError, load_domain
 from kt2ops.runbook.remote import Remote, RemoteError
 
-ARGS = {
-    "domain": {"type": "str", "required": True},
-    "kt13_host": {"type": "str", "required": True},
-    "target": {"type": "str", "required": True},
-    "target_host": {"type": "str", "required": True},
-    "pki_dir": {"type": "path", "required": True},
-    "batch_size": {"type": "int", "default": 200},
-}
+ARGS = argument_spec(DOCUMENTATION)
 
 
 class ActionModule(ActionBase):

@@ -21,15 +21,11 @@ from pathlib import Path
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from kt2ops.action_args import argument_spec
 from kt2ops.migration.step import applications_reach, target_of
 from kt2ops.runbook.context import RunbookError, load_domain
 
-ARGS = {
-    "domain": {"type": "str", "required": True},
-    "environment": {"type": "str", "required": True},
-    "environment_host": {"type": "str", "required": True},
-    "pki_dir": {"type": "path", "required": True},
-}
+ARGS = argument_spec(DOCUMENTATION)
 
 
 class ActionModule(ActionBase):

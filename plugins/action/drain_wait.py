@@ -20,10 +20,11 @@ import time
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from kt2ops.action_args import argument_spec
+
 display = Display()
 
-ARGS = {"url": {"type": "str", "required": True}, "timeout": {"type": "int", "default": 600},
-        "interval": {"type": "int", "default": 2}}
+ARGS = argument_spec(DOCUMENTATION)
 
 
 def describe(depth):

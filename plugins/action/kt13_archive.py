@@ -16,7 +16,7 @@ options:
   kt13_domain: {description: The domain's KT 1.3 name., type: str, required: true}
   kt13_host: {description: Inventory host of the KT 1.3 server., type: str, required: true}
   archives: {description: Directory of the archives on the control machine., type: path, required: true}
-  key_dir: {description: Directory of their keys, apart from the archives., type: path, required: true}
+  key_dir: {description: "Directory of their keys, apart from the archives.", type: path, required: true}
   mode: {description: archive or verify., type: str, default: archive, choices: [archive, verify]}
 author: kt2ops
 """
@@ -26,17 +26,11 @@ from pathlib import Path
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from kt2ops.action_args import argument_spec
 from kt2ops.migration.archive import ArchiveError, archive, verify
 from kt2ops.runbook.remote import Remote, RemoteError
 
-ARGS = {
-    "domain": {"type": "str", "required": True},
-    "kt13_domain": {"type": "str", "required": True},
-    "kt13_host": {"type": "str", "required": True},
-    "archives": {"type": "path", "required": True},
-    "key_dir": {"type": "path", "required": True},
-    "mode": {"type": "str", "default": "archive", "choices": ["archive", "verify"]},
-}
+ARGS = argument_spec(DOCUMENTATION)
 
 
 class ActionModule(ActionBase):

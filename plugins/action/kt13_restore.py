@@ -25,16 +25,11 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from pyrage import x25519
 
+from kt2ops.action_args import argument_spec
 from kt2ops.runbook.backup import BackupError, latest, parts_for, restore_kt13, running_again, still_current
 from kt2ops.runbook.remote import Remote, RemoteError
 
-ARGS = {
-    "domain": {"type": "str", "required": True},
-    "kt13_domain": {"type": "str", "required": True},
-    "kt13_host": {"type": "str", "required": True},
-    "kt13_database": {"type": "str", "default": "kt13"},
-    "backups": {"type": "path", "required": True},
-}
+ARGS = argument_spec(DOCUMENTATION)
 
 
 class ActionModule(ActionBase):

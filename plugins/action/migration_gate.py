@@ -28,18 +28,12 @@ from pathlib import Path
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from kt2ops.action_args import argument_spec
 from kt2ops.migration.client import FhirError
 from kt2ops.migration.step import migration_dir, quality_checks, target_of
 from kt2ops.runbook.context import RunbookError, load_domain
 
-ARGS = {
-    "domain": {"type": "str", "required": True},
-    "target": {"type": "str", "required": True},
-    "target_host": {"type": "str", "required": True},
-    "pki_dir": {"type": "path", "required": True},
-    "load_seconds": {"type": "float", "default": 10},
-    "p95_limit_ms": {"type": "float", "default": 500},
-}
+ARGS = argument_spec(DOCUMENTATION)
 
 
 class ActionModule(ActionBase):

@@ -11,7 +11,7 @@ description:
     outside its maintenance window (C(kt2_maintenance)) and no emergency reason is given.
   - Changes nothing; runs in check mode too. Returns the domain's facts the step's tasks need.
 options:
-  step: {description: Runbook step id (L.1, O, P.3, ...)., type: str, required: true}
+  step: {description: "Runbook step id (L.1, O, P.3, ...).", type: str, required: true}
   domain: {description: KT 2.0 domain id (the domain file's id)., type: str, required: true}
   undo: {description: Whether this run undoes the step (rollback R)., type: bool, default: false}
   target: {description: The KT 2.0 environment migrated to; default the domain's production environment., type: str}
@@ -26,19 +26,13 @@ from pathlib import Path
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from kt2ops.action_args import argument_spec
 from kt2ops.runbook.context import RunbookError, build_context, environment_vars
 from kt2ops.runbook.gate import evaluate
 from kt2ops.runbook.state import audit_log, domain_state
 from kt2ops.runbook.windows import CalendarError
 
-ARGS = {
-    "step": {"type": "str", "required": True},
-    "domain": {"type": "str", "required": True},
-    "undo": {"type": "bool", "default": False},
-    "target": {"type": "str"},
-    "emergency_reason": {"type": "str", "default": ""},
-    "announce_days": {"type": "int", "default": 14},
-}
+ARGS = argument_spec(DOCUMENTATION)
 
 
 class ActionModule(ActionBase):

@@ -29,6 +29,7 @@ from pathlib import Path
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from kt2ops.action_args import argument_spec
 from kt2ops.migration.client import FhirError
 from kt2ops.migration.step import ValidationFailed, target_of, workdir
 from kt2ops.migration.trial import deliver, make_package, run_trial
@@ -37,16 +38,7 @@ from kt2ops.runbook.remote import Remote, RemoteError
 from kt2ops.security.cleaning import CleaningError
 from kt2ops.security.package import PackageError
 
-ARGS = {
-    "domain": {"type": "str", "required": True},
-    "phase": {"type": "str", "required": True, "choices": ["deliver", "migrate"]},
-    "kt13_host": {"type": "str"},
-    "environment": {"type": "str", "required": True},
-    "environment_host": {"type": "str", "required": True},
-    "rules": {"type": "path"},
-    "pki_dir": {"type": "path"},
-    "batch_size": {"type": "int", "default": 200},
-}
+ARGS = argument_spec(DOCUMENTATION)
 
 
 class ActionModule(ActionBase):
