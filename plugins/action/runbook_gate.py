@@ -55,6 +55,7 @@ class ActionModule(ActionBase):
             checklist=[f"{'met  ' if c.met else 'UNMET'} O.{c.id} {c.text}: {c.reason}" for c in verdict.checklist],
             domain={"id": ctx.domain_id, "kt13": doc["kt13"]["domain"],
                     "applications": [a["id"] for a in doc["applications"]],
+                    "sending": [f"apps/{ctx.domain_id}/{a['id']}/sending" for a in doc["applications"]],
                     "triggers_off": [{"app": a["id"], "trigger": t["id"],
                                       "path": f"apps/{ctx.domain_id}/{a['id']}/triggers/{t['id']}"}
                                      for a in doc["applications"]

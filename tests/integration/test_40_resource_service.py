@@ -3,12 +3,14 @@ own certificate, SMART backend-services tokens, role scopes, resource-origin, If
 
 import socket
 import ssl
+import time
 import uuid
 import warnings
 
+import httpx
 import pytest
 
-from tests.conftest import LAB_INVENTORY
+from tests.conftest import LAB_INVENTORY, run
 from tests.integration.conftest import contract, host_of, kt2_client
 
 KT2_ENVS = ("acc21", "acc22", "mgr2", "prd2")
@@ -140,6 +142,44 @@ def test_conditional_create_search_count_and_last_updated(provisioned):
     assert future["total"] == 0
     unknown = app.fhir("GET", "Patient?name=x")
     assert unknown.status_code == 400 and "search parameter 'name' is not supported" in unknown.text
+
+
+@pytest.mark.lab
+def test_identifier_search_follows_an_update(provisioned):
+    app = kt2_client(provisioned, "acc22", DOMAIN, EHR)
+    old, new = uuid.uuid4().hex, uuid.uuid4().hex
+    patient = app.fhir("POST", "Patient", json=_patient(old)).json()
+    changed = {**patient, "identifier": [{"system": "urn:test", "value": new}]}
+    assert app.fhir("PUT", f"Patient/{patient['id']}", json=changed, headers={"If-Match": 'W/"1"'}).status_code == 200
+    assert app.fhir("GET", f"Patient?identifier=urn:test|{old}&_summary=count").json()["total"] == 0
+    found = app.fhir("GET", f"Patient?identifier=urn:test|{new}").json()["entry"]
+    assert [e["resource"]["id"] for e in found] == [patient["id"]]
+    assert app.fhir("GET", f"Patient?identifier={new}&_summary=count").json()["total"] == 1  # bare value
+    assert app.fhir("GET", f"Task?identifier=urn:test|{new}&_summary=count").json()["total"] == 0  # other type
+
+
+@pytest.mark.lab
+def test_resources_stored_before_the_identifier_index_are_still_found(provisioned):
+    # An upgrade from a version without the index table: the service indexes what is there when it starts,
+    # so a conditional create (a re-run of the migration) does not make a second copy.
+    host = host_of(provisioned, "acc21")
+    app = kt2_client(provisioned, "acc21", DOMAIN, EHR)
+    value = uuid.uuid4().hex
+    condition = {"If-None-Exist": f"identifier=urn:test|{value}"}
+    first = app.fhir("POST", "Patient", json=_patient(value), headers=condition).json()
+    run("podman", "exec", host["container"], "bash", "-c",
+        "runuser -u postgres -- psql -q -d kt2_acc21 -c 'DROP TABLE identifiers' "
+        "&& systemctl restart kt2-resource-service")
+    again = kt2_client(provisioned, "acc21", DOMAIN, EHR)
+    for _ in range(60):  # until the restarted service answers (nginx says 502 meanwhile)
+        try:
+            if again.fhir("GET", "Patient?_summary=count").status_code == 200:
+                break
+        except (httpx.TransportError, PermissionError):  # the token endpoint answers 502 too
+            pass
+        time.sleep(1)
+    second = again.fhir("POST", "Patient", json=_patient(value), headers=condition)
+    assert second.status_code == 200 and second.json()["id"] == first["id"]
 
 
 @pytest.mark.lab

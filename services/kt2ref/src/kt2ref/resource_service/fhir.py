@@ -1,6 +1,5 @@
 """FHIR rules of the resource service: supported types, validation, resource-origin, search parameters."""
 
-import json
 import re
 from datetime import datetime
 from typing import Any
@@ -83,10 +82,12 @@ def search_conditions(params: list[tuple[str, str]]) -> tuple[list[str], list[An
             args.append(parsed)
         elif name == "identifier":
             system, bar, code = value.partition("|")
-            # system|value, system| (any value in that system) or a bare value
+            # system|value, system| (any value in that system), |value (no system) or a bare value
             token = {"system": system, **({"value": code} if code else {})} if bar else {"value": value}
-            conditions.append("body -> 'identifier' @> %s::jsonb")
-            args.append(json.dumps([token]))
+            conditions.append("EXISTS (SELECT 1 FROM identifiers i WHERE i.domain = resources.domain AND "
+                              "i.type = resources.type AND i.id = resources.id AND "
+                              + " AND ".join(f"i.{column} = %s" for column in token) + ")")
+            args.extend(token.values())
         elif name == "resource-origin":
             conditions.append("origin = %s")
             args.append(value)
