@@ -30,6 +30,13 @@ CREATE TABLE status_updates (activity TEXT, status TEXT, seq INTEGER, last_seen 
 CREATE TABLE message_ids (id TEXT PRIMARY KEY, line INTEGER);
 CREATE TABLE findings (blocking INTEGER, code TEXT, message_id TEXT, line INTEGER, text TEXT);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+-- Every lookup of one row by another's column has its index: without them, staging a large domain is quadratic.
+CREATE INDEX resources_by_patient ON resources (type, patient);
+CREATE INDEX activities_by_careplan ON activities (careplan);
+CREATE INDEX activities_by_patient ON activities (patient);
+CREATE INDEX activities_by_practitioner ON activities (practitioner);
+CREATE INDEX activities_by_definition ON activities (definition);
+CREATE INDEX status_updates_by_activity ON status_updates (activity, seq);
 """
 # The order of publication: what a resource references is published before it.
 CLIENT_GROUP = "urn:kt2ops:client-group"
