@@ -6,7 +6,7 @@ The export comes from the lab's synthetic-data generator (the KT 1.3 server's ow
 count; it is migrated into --env's ggz-noorderlicht domain under a KT 1.3 name of its own (so its migration
 identifiers do not collide), through nginx + TLS + SMART token + validation + JSONB, as `kt2 run P.8` does:
 validation, staging, replay in transaction Bundles, source hash totals. The baseline COPY is timed on the
-host itself (no HTTP, no TLS, no validation). Afterwards the migrated resources are removed again.
+host itself (no HTTP, no TLS, no validation). Afterwards the migrated resources are purged again.
 
     .venv/bin/python bench/migration_throughput.py [--messages 100000] [--env acc21] [--batch-size 200]
 """
@@ -34,7 +34,7 @@ from kt2ref.kt13.generator import generate  # noqa: E402
 
 from kt2ops.migration.mapping import kt13_reference, to_fhir  # noqa: E402
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging  # noqa: E402
-from kt2ops.migration.step import Target, migrate, remove_migrated  # noqa: E402
+from kt2ops.migration.step import Target, migrate  # noqa: E402
 from kt2ops.runbook.context import load_domain  # noqa: E402
 
 DOMAIN = "ggz-noorderlicht"
@@ -62,6 +62,13 @@ def bench_domain(kt13: str) -> dict:
     return doc
 
 
+def purge(container: str, database: str, kt13: str) -> None:
+    """Remove the run's resources from the database and refresh its statistics (so runs start alike)."""
+    subprocess.run(["podman", "exec", container, "runuser", "-u", "postgres", "--", "psql", "-q", "-d", database,
+                    "-c", f"DELETE FROM resources WHERE domain = '{DOMAIN}' AND body::text LIKE '%{kt13}/%'",
+                    "-c", "VACUUM ANALYZE resources", "-c", "VACUUM ANALYZE identifiers"], check=True)
+
+
 def child(work: Path, kt13: str, env: str, address: str, batch_size: int) -> None:
     """The migration alone in its own process, so that its peak memory is its own."""
     target = Target(env, f"https://{env}.koppeltaal.test", address, LAB / ".pki" / env)
@@ -86,7 +93,6 @@ def main() -> None:
     host = next(h for h in lab if h["environment"] == args.env)
     kt13 = f"BENCH{uuid.uuid4().hex[:6].upper()}"
     doc = bench_domain(kt13)
-    target = Target(args.env, f"https://{args.env}.koppeltaal.test", host["address"], LAB / ".pki" / args.env)
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         messages = write_export(work / "export.jsonl", kt13, args.messages)
@@ -96,14 +102,14 @@ def main() -> None:
         rows = [to_fhir(kind, row, kt13, lambda k, s: kt13_reference(kt13, k, s), None, None)
                 for kind in TYPES_IN_ORDER for row in staging.staged(kind)]
         staging.close()
+        purge(host["container"], f"kt2_{args.env}", kt13)  # also refreshes the statistics before timing
         copy_seconds = raw_copy(host["container"], f"kt2_{args.env}", rows)
         proc = subprocess.run([sys.executable, __file__, "--child", str(work), kt13, args.env, host["address"],
                                "--batch-size", str(args.batch_size)], capture_output=True, text=True, check=True)
         summary = json.loads(proc.stdout.strip().splitlines()[-1])
         seconds, peak = summary["wall"], summary["peak_kib"]
-    client = target.client(DOMAIN)
-    remove_migrated(client)
-    client.close()
+    # Gone for good, not only logically deleted: the next run starts from the same database.
+    purge(host["container"], f"kt2_{args.env}", kt13)
     resources = sum(summary["migrated"].values())
     print(f"migration of {messages} KT 1.3 messages -> {resources} KT 2.0 resources on {args.env} "
           f"(Bundles of {args.batch_size}; errors: {summary['errors']})")

@@ -30,6 +30,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from kt2ops.action_args import argument_spec
+from kt2ops.lifeline import end_with_parent
 from kt2ops.runbook.backup import BackupError, backup, latest, parts_for, still_current
 from kt2ops.runbook.remote import Remote, RemoteError
 
@@ -42,6 +43,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _, args = self.validate_argument_spec(argument_spec=ARGS)
+        end_with_parent()  # a killed ansible-playbook takes this long step with it
         hostvars = task_vars["hostvars"]
 
         def remote(name):

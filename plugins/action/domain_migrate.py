@@ -29,6 +29,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from kt2ops.action_args import argument_spec
+from kt2ops.lifeline import end_with_parent
 from kt2ops.migration.client import FhirError
 from kt2ops.migration.step import ValidationFailed, fetch_export, migrate, target_of, throttled, workdir
 from kt2ops.runbook.context import RunbookError, load_domain
@@ -43,6 +44,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _, args = self.validate_argument_spec(argument_spec=ARGS)
+        end_with_parent()  # a killed ansible-playbook takes this long step with it
         hostvars = task_vars["hostvars"]
         inventory = Path(task_vars["inventory_dir"])
         what = f"P.8 migration of {args['domain']} to {args['target']}"

@@ -21,6 +21,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from kt2ops.action_args import argument_spec
+from kt2ops.lifeline import end_with_parent
 
 display = Display()
 
@@ -39,6 +40,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _, args = self.validate_argument_spec(argument_spec=ARGS)
+        end_with_parent()  # a killed ansible-playbook takes this long step with it
         started = time.monotonic()
         polls = 0
         while True:

@@ -27,6 +27,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from kt2ops.action_args import argument_spec
+from kt2ops.lifeline import end_with_parent
 from kt2ops.migration.archive import ArchiveError, archive, verify
 from kt2ops.runbook.remote import Remote, RemoteError
 
@@ -39,6 +40,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _, args = self.validate_argument_spec(argument_spec=ARGS)
+        end_with_parent()  # a killed ansible-playbook takes this long step with it
         kt13 = Remote.from_hostvars(args["kt13_host"], task_vars["hostvars"][args["kt13_host"]])
         where = (args["domain"], args["kt13_domain"], Path(args["archives"]), Path(args["key_dir"]))
         try:

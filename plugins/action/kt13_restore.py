@@ -26,6 +26,7 @@ from ansible.plugins.action import ActionBase
 from pyrage import x25519
 
 from kt2ops.action_args import argument_spec
+from kt2ops.lifeline import end_with_parent
 from kt2ops.runbook.backup import BackupError, latest, parts_for, restore_kt13, running_again, still_current
 from kt2ops.runbook.remote import Remote, RemoteError
 
@@ -38,6 +39,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _, args = self.validate_argument_spec(argument_spec=ARGS)
+        end_with_parent()  # a killed ansible-playbook takes this long step with it
         what = f"KT 1.3 data of {args['kt13_domain']} against the P.2 backup"
         remote = Remote.from_hostvars(args["kt13_host"], task_vars["hostvars"][args["kt13_host"]])
         parts = [p for p in parts_for(args["domain"], args["kt13_domain"], remote, args["kt13_database"], None, None)

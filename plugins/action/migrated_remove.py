@@ -23,6 +23,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from kt2ops.action_args import argument_spec
+from kt2ops.lifeline import end_with_parent
 from kt2ops.migration.client import FhirError
 from kt2ops.migration.step import migration_dir, remove_migrated, target_of
 from kt2ops.migration.totals import target_counts
@@ -36,6 +37,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _, args = self.validate_argument_spec(argument_spec=ARGS)
+        end_with_parent()  # a killed ansible-playbook takes this long step with it
         what = f"removing the migrated content of {args['domain']} from {args['environment']}"
         target = target_of(task_vars["hostvars"][args["environment_host"]], args["environment"], Path(args["pki_dir"]))
         client = target.client(args["domain"])

@@ -29,6 +29,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from kt2ops.action_args import argument_spec
+from kt2ops.lifeline import end_with_parent
 from kt2ops.migration.client import FhirError
 from kt2ops.migration.step import migration_dir, quality_checks, target_of
 from kt2ops.runbook.context import RunbookError, load_domain
@@ -42,6 +43,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _, args = self.validate_argument_spec(argument_spec=ARGS)
+        end_with_parent()  # a killed ansible-playbook takes this long step with it
         inventory = Path(task_vars["inventory_dir"])
         what = f"Q gate of {args['domain']} on {args['target']}"
         try:

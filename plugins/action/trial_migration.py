@@ -30,6 +30,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from kt2ops.action_args import argument_spec
+from kt2ops.lifeline import end_with_parent
 from kt2ops.migration.client import FhirError
 from kt2ops.migration.step import ValidationFailed, target_of, workdir
 from kt2ops.migration.trial import deliver, make_package, run_trial
@@ -47,6 +48,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _, args = self.validate_argument_spec(argument_spec=ARGS)
+        end_with_parent()  # a killed ansible-playbook takes this long step with it
         hostvars, inventory = task_vars["hostvars"], Path(task_vars["inventory_dir"])
         what = f"M.2 trial migration of {args['domain']} on {args['environment']} ({args['phase']})"
         if self._task.check_mode:

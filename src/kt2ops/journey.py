@@ -17,6 +17,7 @@ import click
 
 from kt2ops.console import out
 from kt2ops.inventory.model import InventoryError, load_inventory
+from kt2ops.lifeline import end_with_parent
 from kt2ops.paths import LAB_INVENTORY, PROJECT_ROOT, ansible_env
 from kt2ops.runbook.context import RunbookError, load_domain
 from kt2ops.runbook.remote import Remote, RemoteError
@@ -54,7 +55,8 @@ class JourneyStopped(click.ClickException):
 
 
 def _kt2(*args: str) -> int:
-    return subprocess.run([str(Path(sys.executable).parent / "kt2"), *args], env=ansible_env(), check=False).returncode
+    return subprocess.run([str(Path(sys.executable).parent / "kt2"), *args], env=ansible_env(), check=False,
+                          preexec_fn=end_with_parent).returncode
 
 
 def _read_inboxes(inventory: Path, domain: dict) -> None:
@@ -90,7 +92,7 @@ def journey(inventory: Path, domain_id: str, approve_as: str | None, emergency_r
         if leg.kind == "playbook":
             code = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
                                    str(PROJECT_ROOT / "playbooks" / f"{leg.what}.yml")], env=ansible_env(),
-                                  check=False).returncode
+                                  check=False, preexec_fn=end_with_parent).returncode
         elif leg.kind == "step":
             code = _kt2("run", leg.what, *base, *(["--emergency-reason", emergency_reason] if emergency_reason else []))
         elif leg.kind == "decide":

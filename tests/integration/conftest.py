@@ -5,6 +5,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import LAB_INVENTORY, run
+from tests.conftest import LAB_INVENTORY, ROOT, run
 
 
 @pytest.fixture(scope="session")
@@ -174,20 +175,32 @@ def control_listener():
         server.wait()
 
 
-def kill_tree(pid):
-    """SIGKILL a process and all its descendants (mitogen's helpers start sessions of their own)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo += children.get(current, [])
-    for member in tree:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(member, signal.SIGKILL)
+def kill_run_when(inventory: Path, step: str, domain: str, marker, *args: str) -> None:
+    """Start `kt2 run STEP`, SIGKILL it as soon as `marker()` holds (as an operator's kill -9 or a crash
+    would), and assert that the whole run ends with it: no worker carries the step on unseen."""
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    proc = subprocess.Popen([".venv/bin/kt2", "run", step, "--domain", domain, "-i", str(inventory), *args],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not marker() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, f"{step} ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for _ in range(100):  # the kernel ends the workers; give it a moment
+        left = _processes_mentioning(str(inventory))
+        if not left:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{step} went on after its run was killed: {left}")
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            words = cmdline.read_bytes().decode(errors="replace").split("\0")
+            if any(text in word for word in words):
+                found.append(f"{cmdline.parent.name}: {' '.join(words)[:120]}")
+    return found

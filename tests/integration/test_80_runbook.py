@@ -4,17 +4,15 @@ step outside a window, a corrupted backup, an edited audit record); a P.2 killed
 then the undo of every step (rollback R)."""
 
 import json
-import os
 import re
-import subprocess
 import threading
 import time
 import uuid
 
 import pytest
 
-from tests.conftest import ROOT, run
-from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, host_of, kill_tree
+from tests.conftest import run
+from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, host_of, kill_run_when
 
 DOMAIN, KT13_DOMAIN = "ggz-noorderlicht", "NOORDERLICHT"
 SENDER, READER = "noorderlicht-ecd", "mindfit-module"
@@ -99,17 +97,6 @@ def _decide(inventory, decision, value, role="care_provider"):
            "--by", "A. de Vries", "--role", role, "--reason", "lab: agreed in the GO/NO-GO meeting"))
 
 
-def _kill_midway(inventory, name, marker):
-    """Start `kt2 run NAME` and SIGKILL its ansible-playbook as soon as `marker()` is true."""
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
-    proc = subprocess.Popen([".venv/bin/kt2", "run", name, "--domain", DOMAIN, "-i", str(inventory)], cwd=ROOT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 300
-    while not marker() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert proc.poll() is None, "the step ended before it could be killed"
-    kill_tree(proc.pid)
-    proc.wait()
 
 
 @pytest.mark.lab
@@ -149,7 +136,7 @@ def test_runbook_part1_under_live_traffic(secured, inventory, restored_afterward
         ok(step(inventory, "P.6", "-e", "kt2_drain_timeout=180"))
 
         # P.2 killed midway (SIGKILL of ansible-playbook), then run again: one complete backup, no debris.
-        _kill_midway(inventory, "P.2", lambda: any(backups.glob(".P.2-*.partial/*.age")))
+        kill_run_when(inventory, "P.2", DOMAIN, lambda: any(backups.glob(".P.2-*.partial/*.age")))
         assert any(backups.glob(".P.2-*.partial"))
         ok(step(inventory, "P.2"))
         time.sleep(1)

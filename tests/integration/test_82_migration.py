@@ -4,11 +4,8 @@ points resumes to the same counts and hash totals without duplicates; a second r
 Q gate compares source and target and names a resource changed on the target."""
 
 import json
-import os
 import re
 import sqlite3
-import subprocess
-import time
 import uuid
 
 import pytest
@@ -17,8 +14,8 @@ from kt2ops.migration.mapping import MIGRATION_SYSTEM
 from kt2ops.migration.stage import TYPES_IN_ORDER
 from kt2ops.migration.step import Target, remove_migrated
 from kt2ops.migration.totals import target_counts
-from tests.conftest import ROOT, run
-from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, host_of, kill_tree, playbook, recap
+from tests.conftest import run
+from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, host_of, kill_run_when, playbook, recap
 
 DOMAIN, KT13_DOMAIN = "ggz-noorderlicht", "NOORDERLICHT"
 SENDER, READER = "noorderlicht-ecd", "mindfit-module"
@@ -99,18 +96,6 @@ def mapped(work, kind):
         db.close()
 
 
-def kill_when(inventory, marker, *args):
-    """Start `kt2 run P.8`, SIGKILL its process group as soon as `marker()` holds."""
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
-    proc = subprocess.Popen([".venv/bin/kt2", "run", "P.8", "--domain", DOMAIN, "-i", str(inventory), *args],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + 300
-    while not marker() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert proc.poll() is None, "P.8 ended before it could be killed"
-    kill_tree(proc.pid)  # as a crash would: every process of the run, also those in a session of their own
-    proc.wait()
 
 
 
@@ -144,9 +129,10 @@ def test_a_blocking_finding_imports_nothing(secured, stopped):
 def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped):
     work = stopped / ".runbook" / "migration" / DOMAIN / "prd2"
     small = ("-e", "kt2_batch_size=5")  # many Bundles, so that a kill lands midway
-    kill_when(stopped, lambda: mapped(work, "Patient") > 0, *small)
+    kill_run_when(stopped, "P.8", DOMAIN, lambda: mapped(work, "Patient") > 0, *small)
     tasks = mapped(work, "Task")
-    kill_when(stopped, lambda: mapped(work, "Task") > tasks, *small)  # the resumed run got further, then died
+    # The resumed run gets further, then dies too.
+    kill_run_when(stopped, "P.8", DOMAIN, lambda: mapped(work, "Task") > tasks, *small)
     assert mapped(work, "Task") > tasks
     done = ok(step(stopped, "P.8", *small))
     summary = json.loads((work / "migration.json").read_text())

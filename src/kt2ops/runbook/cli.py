@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,7 +152,10 @@ def run_step(step: str, inventory: Path, domain_id: str, target: str | None, und
     argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
             str(PROJECT_ROOT / "playbooks" / "runbook" / f"{spec.playbook}.yml"), "-e", json.dumps(variables)]
     argv += [a for e in extra for a in ("-e", e)] + (["--check", "--diff"] if check else [])
-    raise SystemExit(subprocess.run(argv, env=ansible_env(), check=False).returncode)
+    # ansible-playbook takes this process's place: killing `kt2 run` kills the run itself (and its workers
+    # end with it), not only a wrapper around it.
+    sys.stdout.flush()
+    os.execve(argv[0], argv, ansible_env())
 
 
 @click.group()

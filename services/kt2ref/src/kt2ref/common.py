@@ -32,8 +32,10 @@ def database_lifespan(config: dict[str, Any], package: str) -> Callable[[Starlet
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # No server-side prepared statements: a plan cached while a table was small (a migration starts on
+        # an empty domain) would keep scanning it whole long after it grew; planning afresh costs far less.
         pool = AsyncConnectionPool(config["dsn"], min_size=1, max_size=int(config.get("pool_size", 8)), open=False,
-                                   kwargs={"row_factory": dict_row})
+                                   kwargs={"row_factory": dict_row, "prepare_threshold": None})
         await pool.open(wait=True)
         schema = resources.files(package).joinpath("schema.sql").read_text(encoding="utf-8")
         async with pool.connection() as conn:
