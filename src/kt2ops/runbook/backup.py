@@ -186,7 +186,9 @@ def restore_test(directory: Path, parts: list[Part], identity: x25519.Identity) 
         tables = " ".join(f"-t {p.table}" for p in parts if p.remote == remote and p.database)
         remote.run(f"runuser -u postgres -- dropdb --if-exists {SCRATCH_DB} && runuser -u postgres -- createdb "
                    f"{SCRATCH_DB} && set -o pipefail && runuser -u postgres -- pg_dump -s {tables} {database} | "
-                   f"runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -d {SCRATCH_DB}")
+                   # The tables alone: their triggers call functions outside the dump (the resource
+                   # service's identifier index), and the test compares the tables' content only.
+                   f"sed '/^CREATE TRIGGER /d' | runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -d {SCRATCH_DB}")
     try:
         for part in parts:
             entry = manifest[part.name]
