@@ -12,21 +12,32 @@ name: kt2_linear
 short_description: linear strategy, with mitogen when available
 description:
   - Runs tasks like the C(linear) strategy. When the C(mitogen) package imports and
-    C(KT2OPS_MITOGEN) is not C(0), mitogen's connection multiplexing is used.
+    C(KT2OPS_MITOGEN) is not C(0), mitogen's connection multiplexing is used for every play
+    except those with C(connection: local).
 author: kt2ops
 """
 
 from ansible.plugins.strategy.linear import StrategyModule as _Linear
 
-_mixins: tuple[type, ...] = ()
+_accelerated: type | None = None
 if os.environ.get("KT2OPS_MITOGEN", "1") != "0":
     try:
         import ansible_mitogen.strategy
 
-        _mixins = (ansible_mitogen.strategy.StrategyMixin,)
+        class _MitogenLinear(ansible_mitogen.strategy.StrategyMixin, _Linear):  # type: ignore[misc]
+            pass
+
+        _accelerated = _MitogenLinear
     except ImportError:  # mitogen not installed: stay on plain linear
         pass
 
 
-class StrategyModule(*_mixins, _Linear):  # type: ignore[misc]
-    pass
+class StrategyModule(_Linear):
+    def run(self, iterator, play_context):  # type: ignore[no-untyped-def]
+        # Ansible builds the strategy before it hands over the play, so the choice is made here. Local
+        # plays gain nothing from mitogen, and its async tasks hang in them (molecule's podman create
+        # and destroy playbooks).
+        if _accelerated is not None and iterator._play.connection != "local":
+            self.__class__ = _accelerated
+            return self.run(iterator, play_context)
+        return super().run(iterator, play_context)
