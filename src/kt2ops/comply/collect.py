@@ -15,14 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
 from pyinfra.api import Config, State
 from pyinfra.api import Inventory as PyinfraInventory
 from pyinfra.api.connect import connect_all
 from pyinfra.api.facts import get_facts
 
+from kt2ops.comply.certificates import pki_certificates
 from kt2ops.comply.facts import HOST_FACTS
-from kt2ops.comply.tls import describe_certificate, probe_http, scan_tls
+from kt2ops.comply.tls import probe_http, scan_tls
 from kt2ops.inventory.check import check_inventory
 from kt2ops.inventory.model import Inventory, load_inventory
 from kt2ops.runbook.backup import verify_files
@@ -147,19 +147,3 @@ def _host_facts(inventory: Inventory, hosts: list[str]) -> dict[str, dict[str, A
     return result
 
 
-def pki_certificates(pki_root: Path, env_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """The certificates kept on the control machine per environment (CA, server, applications)."""
-    pki: dict[str, list[dict[str, Any]]] = {}
-    for env in env_ids:
-        root = pki_root / env
-        certs = []
-        for path in sorted(root.rglob("*.crt")) if root.is_dir() else []:
-            cert = x509.load_pem_x509_certificate(path.read_bytes())
-            certs.append({"file": str(path.relative_to(pki_root.parent)), "role": _role(path.relative_to(root)),
-                          **describe_certificate(cert)})
-        pki[env] = certs
-    return pki
-
-
-def _role(relative: Path) -> str:
-    return "application" if relative.parts[0] == "apps" else relative.stem

@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from regopy import Interpreter
 from regopy.rego_shared import RegoError
 
-from kt2ops.comply.collect import pki_certificates
+from kt2ops.comply.certificates import pki_certificates
 from kt2ops.paths import PROJECT_ROOT, SCHEMAS
 
 POLICIES = PROJECT_ROOT / "policies"

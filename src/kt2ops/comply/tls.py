@@ -3,13 +3,10 @@ serves (a real scan with sslyze) and what plain HTTP answers."""
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import warnings
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from sslyze import (
     ScanCommand,
     ScanCommandAttemptStatusEnum,
@@ -19,29 +16,14 @@ from sslyze import (
     ServerScanStatusEnum,
 )
 
+from kt2ops.comply.certificates import describe_certificate
+
 PROTOCOL_SCANS = {
     "SSLv2": ScanCommand.SSL_2_0_CIPHER_SUITES, "SSLv3": ScanCommand.SSL_3_0_CIPHER_SUITES,
     "TLSv1.0": ScanCommand.TLS_1_0_CIPHER_SUITES, "TLSv1.1": ScanCommand.TLS_1_1_CIPHER_SUITES,
     "TLSv1.2": ScanCommand.TLS_1_2_CIPHER_SUITES, "TLSv1.3": ScanCommand.TLS_1_3_CIPHER_SUITES,
 }
 HTTP_PATHS = ("/", "/api/", "/kt13/")
-
-
-def describe_certificate(cert: x509.Certificate) -> dict[str, Any]:
-    """The facts of a certificate that the controls compare (no key material)."""
-    public = cert.public_key().public_bytes(serialization.Encoding.DER,
-                                            serialization.PublicFormat.SubjectPublicKeyInfo)
-    try:
-        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
-            x509.DNSName)
-    except x509.ExtensionNotFound:
-        names = []
-    return {
-        "subject": cert.subject.rfc4514_string(), "issuer": cert.issuer.rfc4514_string(), "dns_names": names,
-        "sha256": hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest(),
-        "public_key_sha256": hashlib.sha256(public).hexdigest(),
-        "not_after": cert.not_valid_after_utc.isoformat(),
-    }
 
 
 def scan_tls(targets: list[tuple[str, str, str, int]]) -> dict[str, dict[str, Any]]:
