@@ -1,9 +1,9 @@
 """The capacity check's judgement (open-loop load, latency from the scheduled moment), with the request
-faked: a server that keeps up, one that falls behind, one that fails requests."""
+faked: a server that keeps up, one that falls behind, one that fails requests, one that stalls once."""
 
 import time
 
-from kt2ops.migration.capacity import load
+from kt2ops.migration.capacity import judge_capacity, load
 
 
 def test_a_server_that_keeps_up_meets_the_peak():
@@ -26,3 +26,27 @@ def test_failed_requests_fail_the_check():
     result = load(lambda index: 503 if index % 10 == 0 else 200, rate=100, seconds=0.3, workers=4)
     assert result.failed == 3 and not result.met(p95_limit_ms=10_000)
     assert result.figures(500)["failed"] == 3
+
+
+def test_one_stall_is_measured_again_and_reported():
+    calls = []
+
+    def stalls_once(index):
+        calls.append(index)
+        if len(calls) <= 5:  # the first attempt's first requests hit a stall
+            time.sleep(0.3)
+        return 200
+
+    met, figures = judge_capacity(stalls_once, rate=50, seconds=0.2, p95_limit_ms=100, attempts=2)
+    assert met and figures["attempt"] == "2 of 2" and len(calls) == 20
+    assert [f["p95_ms"] > 100 for f in figures["unmet_before"]] == [True]
+
+
+def test_a_target_that_cannot_carry_the_peak_fails_every_attempt():
+    def slow(index):
+        time.sleep(0.2)
+        return 200
+
+    met, figures = judge_capacity(slow, rate=50, seconds=0.2, p95_limit_ms=100, attempts=3)
+    assert not met and figures["attempt"] == "3 of 3" and len(figures["unmet_before"]) == 2
+    assert figures["p95_ms"] > 100

@@ -2,7 +2,11 @@
 morning's peak): an open-loop load at the domain's expected peak requests per second against the target,
 for a bounded time. Requests are scheduled at fixed moments whether or not earlier ones have answered, and
 latency counts from the scheduled moment, so a server that falls behind shows it in the percentiles
-instead of quietly lowering the rate."""
+instead of quietly lowering the rate.
+
+One stall of a second or two (a host's daily apt run, a checkpoint) can push a 10-second window's p95 over
+its limit although the target carries the peak, so the check measures again, up to a number of attempts;
+a target that cannot carry the peak fails every attempt. Every attempt's figures are reported."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -72,3 +77,19 @@ def load(request: Request, rate: float, seconds: float, workers: int = 32) -> Ca
     ok = sum(1 for s in statuses if 200 <= s < 300)
     return Capacity(rate, seconds, count, ok, count - ok, ok / elapsed, _percentile(latencies, 50),
                     _percentile(latencies, 95), _percentile(latencies, 99), max(latencies))
+
+
+def judge_capacity(request: Request, rate: float, seconds: float, p95_limit_ms: float,
+                   attempts: int = 2) -> tuple[bool, dict[str, Any]]:
+    """Measure until an attempt meets the limits, at most `attempts` times: whether one did, and the
+    figures of the last attempt with those of the attempts before it."""
+    unmet: list[dict[str, float | int]] = []
+    for attempt in range(1, max(1, attempts) + 1):
+        result = load(request, rate, seconds)
+        if result.met(p95_limit_ms) or attempt >= attempts:
+            figures: dict[str, Any] = {**result.figures(p95_limit_ms), "attempt": f"{attempt} of {attempts}"}
+            if unmet:
+                figures["unmet_before"] = unmet
+            return result.met(p95_limit_ms), figures
+        unmet.append(result.figures(p95_limit_ms))
+    raise AssertionError("unreachable")
