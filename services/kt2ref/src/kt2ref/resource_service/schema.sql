@@ -34,15 +34,21 @@ END $$;
 -- keeps PostgreSQL from using an index for jsonb containment on `resources` (the operator is not
 -- leakproof), so a conditional create would scan the whole domain; text equality here can use one.
 -- A trigger keeps it in step with `resources`, whoever writes.
+CREATE OR REPLACE FUNCTION identifier_tokens(body jsonb) RETURNS TABLE (system text, value text)
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(i ->> 'system', ''), coalesce(i ->> 'value', '')
+    FROM jsonb_array_elements(CASE jsonb_typeof(body -> 'identifier') WHEN 'array' THEN body -> 'identifier'
+                                   ELSE '[]'::jsonb END) AS i
+$$;
+
 CREATE OR REPLACE FUNCTION index_identifiers() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         DELETE FROM identifiers WHERE domain = OLD.domain AND type = OLD.type AND id = OLD.id;
     END IF;
-    IF NOT NEW.deleted AND jsonb_typeof(NEW.body -> 'identifier') = 'array' THEN
+    IF NOT NEW.deleted THEN
         INSERT INTO identifiers (domain, type, id, system, value)
-        SELECT NEW.domain, NEW.type, NEW.id, coalesce(i ->> 'system', ''), coalesce(i ->> 'value', '')
-        FROM jsonb_array_elements(NEW.body -> 'identifier') AS i;
+        SELECT NEW.domain, NEW.type, NEW.id, t.system, t.value FROM identifier_tokens(NEW.body) AS t;
     END IF;
     RETURN NULL;
 END $$;
@@ -69,9 +75,8 @@ BEGIN
         FOR tenant IN SELECT id FROM domains LOOP
             PERFORM set_config('kt2.domain', tenant, true);
             INSERT INTO identifiers (domain, type, id, system, value)
-            SELECT r.domain, r.type, r.id, coalesce(i ->> 'system', ''), coalesce(i ->> 'value', '')
-            FROM resources r, jsonb_array_elements(r.body -> 'identifier') AS i
-            WHERE NOT r.deleted AND jsonb_typeof(r.body -> 'identifier') = 'array';
+            SELECT r.domain, r.type, r.id, t.system, t.value
+            FROM resources r, identifier_tokens(r.body) AS t WHERE NOT r.deleted;
         END LOOP;
         PERFORM set_config('kt2.domain', '', true);
     END IF;
