@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+from multiprocessing import resource_tracker
 
 import uvicorn
 
@@ -23,9 +24,16 @@ def main() -> None:
     # Workers import the app factory anew; they find the configuration through the environment.
     os.environ["KT2REF_CONFIG"] = os.path.abspath(args.config)
     listen = config.get("listen", {})
-    uvicorn.run(SERVICES[args.service], factory=True, host=listen.get("host", "127.0.0.1"),
-                port=int(listen.get("port", 8080)), workers=int(config.get("workers", 1)),
-                log_level="warning", access_log=False, proxy_headers=True)
+    try:
+        uvicorn.run(SERVICES[args.service], factory=True, host=listen.get("host", "127.0.0.1"),
+                    port=int(listen.get("port", 8080)), workers=int(config.get("workers", 1)),
+                    log_level="warning", access_log=False, proxy_headers=True)
+    finally:
+        # With several workers multiprocessing runs a resource tracker that would outlive this process.
+        # Stopped and reaped here, nothing is left when systemd sees the main process go: where it cannot
+        # tell that a unit's cgroup is empty (systemd in a container on cgroup v1, like the lab), a stop
+        # otherwise waits out TimeoutStopSec (90 s) for every restart.
+        resource_tracker._resource_tracker._stop()
 
 
 if __name__ == "__main__":
