@@ -28,7 +28,6 @@ def describe_certificate(cert: x509.Certificate) -> dict[str, Any]:
     }
 
 
-
 def pki_certificates(pki_root: Path, env_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """The certificates kept on the control machine per environment (CA, server, applications)."""
     pki: dict[str, list[dict[str, Any]]] = {}

@@ -83,13 +83,12 @@ def judge_capacity(request: Request, rate: float, seconds: float, p95_limit_ms: 
                    attempts: int = 2) -> tuple[bool, dict[str, Any]]:
     """Measure until an attempt meets the limits, at most `attempts` times: whether one did, and the
     figures of the last attempt with those of the attempts before it."""
+    attempts = max(1, attempts)
     unmet: list[dict[str, float | int]] = []
-    for attempt in range(1, max(1, attempts) + 1):
+    for attempt in range(1, attempts + 1):
         result = load(request, rate, seconds)
-        if result.met(p95_limit_ms) or attempt >= attempts:
-            figures: dict[str, Any] = {**result.figures(p95_limit_ms), "attempt": f"{attempt} of {attempts}"}
-            if unmet:
-                figures["unmet_before"] = unmet
-            return result.met(p95_limit_ms), figures
-        unmet.append(result.figures(p95_limit_ms))
+        met, figures = result.met(p95_limit_ms), result.figures(p95_limit_ms)
+        if met or attempt == attempts:
+            return met, {**figures, "attempt": f"{attempt} of {attempts}", **({"unmet_before": unmet} if unmet else {})}
+        unmet.append(figures)
     raise AssertionError("unreachable")
