@@ -5,6 +5,7 @@ import itertools
 import json
 import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.conftest import ROOT, run
@@ -103,6 +104,10 @@ def test_lab_up_recreates_a_host_whose_processes_died_behind_podmans_back(lab):
     container = next(h["container"] for h in lab if h["environment"] == "acc22")
     pids = run("podman", "inspect", container, "--format", "{{.State.ConmonPid}} {{.State.Pid}}").stdout.split()
     run("kill", "-9", *pids)
+    # kill returns once the signal is sent; a systemd with its services takes a moment to be gone.
+    deadline = time.monotonic() + 60
+    while any(os.path.exists(f"/proc/{pid}") for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
     listed = json.loads(run("podman", "ps", "--filter", f"name=^{container}$", "--format", "json").stdout)
     assert listed[0]["State"] == "running"
     status = run(".venv/bin/kt2", "lab", "status", "--json", check=False)
