@@ -14,7 +14,8 @@ from kt2ops.migration.totals import source_totals
 REFERENCE = datetime(2026, 11, 23, tzinfo=UTC)
 SCOPE = {"dossiers": "open_and_closed", "history_months": {"default": 24}}
 EVENTS = {"Patient": "CreateOrUpdatePatient", "Practitioner": "CreateOrUpdatePractitioner",
-          "RelatedPerson": "CreateOrUpdateRelatedPerson", "ActivityDefinition": "CreateOrUpdateActivityDefinition",
+          "RelatedPerson": "CreateOrUpdateRelatedPerson", "CareTeam": "CreateOrUpdateCareTeam",
+          "ActivityDefinition": "CreateOrUpdateActivityDefinition",
           "CarePlan": "CreateOrUpdateCarePlan", "CarePlanActivityStatus": "UpdateCarePlanActivityStatus",
           "UserMessage": "CreateOrUpdateUserMessage"}
 
@@ -114,6 +115,14 @@ def test_references_that_do_not_resolve_and_identities_used_twice_are_blocking(t
     status = export.add({"resourceType": "CarePlanActivityStatus", "id": "s1", "activity": "a404",
                          "activityStatus": "Completed"})
     twin = export.add({**patient(5), "identifier": [{"system": "urn:test", "value": "c1"}]})
+    team = export.add({"resourceType": "CareTeam", "id": "ct1", "subject": {"reference": "Patient/p1"},
+                       "participant": [{"member": {"reference": "Practitioner/pr1"}},
+                                       {"member": {"reference": "RelatedPerson/rp404"}}]})
+    performed = export.add({"resourceType": "CarePlan", "id": "cp7", "patient": {"reference": "Patient/p2"},
+                            "activity": [{"id": "a7", "definition": {"reference": "ActivityDefinition/ad1"},
+                                          "status": "Available", "performer": {"reference": "Practitioner/pr404"}},
+                                         {"id": "a6", "definition": {"reference": "ActivityDefinition/ad1"},
+                                          "status": "Available", "performer": {"reference": "Patient/p2"}}]})
     texts: dict[str, list[str]] = {}
     for f in blocking(stage(tmp_path, export)):
         texts.setdefault(f["message_id"], []).append(f["text"])
@@ -121,6 +130,8 @@ def test_references_that_do_not_resolve_and_identities_used_twice_are_blocking(t
     assert texts[empty] == ["CarePlan cp8: Patient/p405 does not resolve in the export"]
     assert any("ActivityDefinition/ad404 does not resolve" in t for t in texts[plan])
     assert any("activity a404, which no care plan" in t for t in texts[status])
+    assert texts[team] == ["CareTeam ct1: RelatedPerson/rp404 does not resolve in the export"]
+    assert texts[performed] == ["activity a7: Practitioner/pr404 does not resolve in the export"]
     # the finding names the first message of the pair (p1's), and both resources
     every = " ".join(text for found in texts.values() for text in found)
     assert "Patient identifier urn:test|c1 belongs to more than one resource: p1, p5" in every

@@ -150,6 +150,17 @@ class Staging:
             for row in self.db.execute(query + (" AND type <> 'Patient'" if table == "resources" else "")).fetchall():
                 self._finding(True, "reference", f"{row[0]}: {target}/{row['missing']} "
                               "does not resolve in the export", row["message_id"], row["line"])
+        # References that may name one of several types: a care team's members, an activity's performer.
+        for row in self.db.execute("""SELECT what, ref, message_id, line FROM (
+                SELECT 'CareTeam ' || r.source_id AS what, json_extract(p.value, '$.member.reference') AS ref,
+                       r.message_id, r.line FROM resources r, json_each(r.body, '$.participant') p
+                WHERE r.type = 'CareTeam'
+                UNION ALL SELECT 'activity ' || source_id, performer, message_id, line FROM activities
+                WHERE performer IS NOT NULL)
+            WHERE NOT EXISTS (SELECT 1 FROM resources t WHERE t.type = substr(ref, 1, instr(ref, '/') - 1)
+                              AND t.source_id = substr(ref, instr(ref, '/') + 1))""").fetchall():
+            self._finding(True, "reference", f"{row['what']}: {row['ref']} does not resolve in the export",
+                          row["message_id"], row["line"])
         for row in self.db.execute("""SELECT activity, message_id, line FROM status_updates s WHERE NOT EXISTS (
                                       SELECT 1 FROM activities a WHERE a.source_id = s.activity)""").fetchall():
             self._finding(True, "reference", f"status update of activity {row['activity']}, which no care plan "
