@@ -4,6 +4,7 @@ faked: a server that keeps up, one that falls behind, one that fails requests, o
 import time
 
 from kt2ops.migration.capacity import judge_capacity, load
+from kt2ops.migration.step import capacity_request
 
 
 def test_a_server_that_keeps_up_meets_the_peak():
@@ -50,3 +51,26 @@ def test_a_target_that_cannot_carry_the_peak_fails_every_attempt():
     met, figures = judge_capacity(slow, rate=50, seconds=0.2, p95_limit_ms=100, attempts=3)
     assert not met and figures["attempt"] == "3 of 3" and len(figures["unmet_before"]) == 2
     assert figures["p95_ms"] > 100
+
+
+class RecordingClient:
+    """Stands in for the FHIR client: records each call and answers 200."""
+
+    def __init__(self):
+        self.calls = []
+
+    def call(self, method, path, params=None):
+        self.calls.append((method, path, params["identifier"].rsplit("|", 1)[1]))
+        return type("Answer", (), {"status_code": 200})()
+
+
+def test_the_load_reads_every_migrated_type_an_application_looks_up_in_turn():
+    marks = {"Patient": {"p1": "h", "p2": "h"}, "Task": {"t1": "h"}, "ActivityDefinition": {"a1": "h"},
+             "Practitioner": {"r1": "h"}, "RelatedPerson": {"x1": "h"}}
+    client = RecordingClient()
+    request = capacity_request(client, marks)
+    assert [request(i) for i in range(8)] == [200] * 8
+    assert client.calls == [("GET", "ActivityDefinition", "a1"), ("GET", "Patient", "p1"),
+                            ("GET", "Practitioner", "r1"), ("GET", "Task", "t1"),
+                            ("GET", "ActivityDefinition", "a1"), ("GET", "Patient", "p2"),
+                            ("GET", "Practitioner", "r1"), ("GET", "Task", "t1")]
