@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import LAB_INVENTORY, ROOT, run
+from tests.integration import molecule_runs
 
 
 @pytest.fixture(scope="session")
@@ -204,3 +205,14 @@ def _processes_mentioning(text: str) -> list[str]:
             if any(text in word for word in words):
                 found.append(f"{cmdline.parent.name}: {' '.join(words)[:120]}")
     return found
+
+
+def pytest_collection_finish(session):
+    """Start the selected molecule scenarios in the background now (see molecule_runs)."""
+    if not session.config.option.collectonly:
+        molecule_runs.start([item.callspec.params["role"] for item in session.items
+                             if item.get_closest_marker("molecule") and hasattr(item, "callspec")])
+
+
+def pytest_sessionfinish(session):
+    molecule_runs.stop()  # a session that ended early (-x, Ctrl-C) waits for running scenarios only
