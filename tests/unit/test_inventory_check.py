@@ -20,6 +20,14 @@ def test_shipped_inventories_pass(inventory):
     assert report.domains
 
 
+@pytest.mark.parametrize("inventory", ["lab", "example"])
+def test_ansible_reads_only_the_inventory_sources_without_a_warning(inventory):
+    """Domain files and cleaning rules sit beside the hosts; Ansible must not try them as inventory."""
+    proc = run(".venv/bin/ansible-inventory", "-i", f"inventories/{inventory}", "--graph")
+    assert "WARNING" not in proc.stderr, proc.stderr
+    assert "@kt2:" in proc.stdout
+
+
 def test_lab_ships_three_domains_one_large():
     report = check_inventory(ROOT / "inventories" / "lab")
     assert len(report.domains) >= 3
