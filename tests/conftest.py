@@ -12,8 +12,10 @@ LAB_INVENTORY = ROOT / "inventories" / "lab"
 def run(*args: str, check: bool = True, env: dict | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run a command from the project root with the project's Ansible configuration."""
     full_env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", **(env or {})}
+    # Each command gets a /dev/null of its own: on a shared stdin one command (e.g. a killed ansible-playbook)
+    # can leave O_NONBLOCK set for all, and ansible-playbook refuses to start on it ("requires blocking IO").
     proc = subprocess.run(list(args), cwd=ROOT, capture_output=True, text=True, env=full_env, timeout=timeout,
-                          check=False)
+                          check=False, stdin=subprocess.DEVNULL)
     if check and proc.returncode != 0:
         raise AssertionError(
             f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")

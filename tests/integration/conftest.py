@@ -181,8 +181,8 @@ def kill_run_when(inventory: Path, step: str, domain: str, marker, *args: str) -
     would), and assert that the whole run ends with it: no worker carries the step on unseen."""
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
     proc = subprocess.Popen([".venv/bin/kt2", "run", step, "--domain", domain, "-i", str(inventory), *args],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+                            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 300
     while not marker() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -211,7 +211,7 @@ def pytest_collection_finish(session):
     """Start the selected molecule scenarios in the background now (see molecule_runs)."""
     if not session.config.option.collectonly:
         molecule_runs.start([item.callspec.params["role"] for item in session.items
-                             if item.get_closest_marker("molecule") and hasattr(item, "callspec")])
+                             if item.get_closest_marker("molecule")])
 
 
 def pytest_sessionfinish(session):

@@ -188,7 +188,7 @@ def capacity_request(client: FhirClient, marks: dict[str, dict[str, str]]) -> Ca
     the next resource type's next resource by its KT 1.3 reference (reads only, so the hash totals stay what
     Q.2 measured)."""
     searched = {kind: sorted(marks[kind]) for kind in LOAD_TYPES if marks.get(kind)} or {"Patient": ["none"]}
-    kinds = sorted(searched)
+    kinds = list(searched)
 
     def request(index: int) -> int:
         kind = kinds[index % len(kinds)]
