@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from kt2ops.migration.migrate import MIGRATION_APP_ID
 from kt2ops.migration.step import Target, remove_migrated
 from kt2ops.migration.totals import target_counts
 from tests.conftest import run
@@ -18,11 +19,12 @@ from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, ho
 
 DOMAIN, KT13_DOMAIN, SENDER = "jeugdzorg-delta", "JZDELTA", "delta-ecd"
 APPS = {"delta-portaal": ("welcome_mail", "sms_reminder"), "delta-ecd": ()}
+JOURNEY_STEPS = ("M.2", "P.2", "P.8", "Q", "Q.9", "Q.10", "S.1", "S.2", "S.3", "S.4", "S.5")
 
 
-def client(lab, inventory, environment):
+def client(lab, inventory, environment, application=MIGRATION_APP_ID):
     return Target(environment, f"https://{environment}.koppeltaal.test", host_of(lab, environment)["address"],
-                  inventory / ".pki" / environment).client(DOMAIN)
+                  inventory / ".pki" / environment).client(DOMAIN, application)
 
 
 class LiveTraffic:
@@ -71,6 +73,14 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
         prd2_client = client(secured, inventory, "prd2")
         assert target_counts(prd2_client) == validation["in_scope"] and validation["in_scope"]["Patient"] > 300
         prd2_client.close()
+        # Each application reaches only Tasks of its own origin: together they reach every migrated Task, as
+        # each was published on behalf of the application that sent its care plan to KT 1.3.
+        reached = 0
+        for app in APPS:
+            app_client = client(secured, inventory, "prd2", app)
+            reached += app_client.count("Task")
+            app_client.close()
+        assert reached == validation["in_scope"]["Task"]
         trial = json.loads((work / "mgr2" / "trial.json").read_text())
         assert trial["error_rate_percent"] == 0 and trial["estimated_production_seconds"] > 0
 
@@ -82,6 +92,9 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
         assert contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/depth")[0] == 404
         assert Kt13App(secured, SENDER, domain=KT13_DOMAIN).post("Patient/late")[1].status_code == 404
         assert "chain intact" in run(".venv/bin/kt2", "audit", "verify", "-i", str(inventory)).stdout
+        status = json.loads(run(".venv/bin/kt2", "runbook", "status", "-i", str(inventory), "--domain", DOMAIN,
+                                "--json").stdout)["steps"]
+        assert {s: status[s] for s in JOURNEY_STEPS} == dict.fromkeys(JOURNEY_STEPS, "done")
         report = json.loads((inventory / ".runbook" / "comply" / DOMAIN / "report.json").read_text())
         assert report["summary"]["fail"] == 0, report["summary"]
     finally:
