@@ -1,11 +1,16 @@
-"""Pure parts of the reference services: the synthetic-data generator and the scope rules."""
+"""Pure parts of the reference services: the synthetic-data generator, the scope rules and the token key."""
 
 import json
+import multiprocessing
+import secrets
+import time
+from types import SimpleNamespace
 
 import pytest
 from kt2ref.common import BadRequest
 from kt2ref.kt13.generator import generate
 from kt2ref.kt13.messages import EVENTS, header_of
+from kt2ref.resource_service import auth
 from kt2ref.resource_service.auth import Grant, role_scopes
 from kt2ref.resource_service.fhir import validate
 
@@ -51,3 +56,23 @@ def test_validation_names_the_element():
         validate({"resourceType": "Task", "status": "ready"})
     with pytest.raises(BadRequest, match="not supported"):
         validate({"resourceType": "Observation"})
+
+
+def _key_made_slowly(state_dir, keys):
+    """A worker that takes its time to make the key (in its own process only)."""
+    auth.secrets = SimpleNamespace(token_bytes=lambda n: time.sleep(0.5) or secrets.token_bytes(n))
+    keys.put(auth.token_secret(state_dir))
+
+
+def test_workers_starting_together_sign_with_one_whole_key(tmp_path):
+    context = multiprocessing.get_context("fork")
+    keys = context.Queue()
+    slow = context.Process(target=_key_made_slowly, args=(str(tmp_path), keys))
+    slow.start()
+    time.sleep(0.2)  # the other worker is making its key now
+    key = auth.token_secret(str(tmp_path))
+    other = keys.get(timeout=10)
+    slow.join()
+    assert len(key) == 32 and key == other
+    assert [p.name for p in tmp_path.iterdir()] == ["token.secret"]
+    assert (tmp_path / "token.secret").stat().st_mode & 0o777 == 0o600

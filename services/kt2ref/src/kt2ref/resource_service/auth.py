@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,14 +30,20 @@ class TokenError(Exception):
 
 
 def token_secret(state_dir: str) -> bytes:
-    """The key that signs access tokens: made once per host, readable by the service only."""
+    """The key that signs access tokens: made once per host, readable by the service only. A service's
+    workers start together, so the key is written aside and linked into place whole: a worker never reads
+    a key another is still writing (an empty key made the token endpoint fail with 500)."""
     path = Path(state_dir) / "token.secret"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(secrets.token_bytes(32))
+    if not path.exists():
+        fd, draft = tempfile.mkstemp(dir=state_dir, prefix=".token.secret.")  # 0600
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(32))
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another worker's key came first: all use that one
+        finally:
+            os.unlink(draft)
     return path.read_bytes()
 
 
