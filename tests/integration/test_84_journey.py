@@ -11,7 +11,6 @@ import uuid
 
 import pytest
 
-from kt2ops.migration.migrate import MIGRATION_APP_ID
 from kt2ops.migration.step import Target, remove_migrated
 from kt2ops.migration.totals import target_counts
 from tests.conftest import run
@@ -22,9 +21,9 @@ APPS = {"delta-portaal": ("welcome_mail", "sms_reminder"), "delta-ecd": ()}
 JOURNEY_STEPS = ("M.2", "P.2", "P.8", "Q", "Q.9", "Q.10", "S.1", "S.2", "S.3", "S.4", "S.5")
 
 
-def client(lab, inventory, environment, application=MIGRATION_APP_ID):
+def target(lab, inventory, environment):
     return Target(environment, f"https://{environment}.koppeltaal.test", host_of(lab, environment)["address"],
-                  inventory / ".pki" / environment).client(DOMAIN, application)
+                  inventory / ".pki" / environment)
 
 
 class LiveTraffic:
@@ -70,14 +69,14 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
         hashes = next(c for c in gate if c["title"].startswith("hash totals"))["figures"]
         assert hashes["source_hash_total"] == hashes["target_hash_total"]
         validation = json.loads((work / "prd2" / "validation.json").read_text())
-        prd2_client = client(secured, inventory, "prd2")
+        prd2_client = target(secured, inventory, "prd2").client(DOMAIN)
         assert target_counts(prd2_client) == validation["in_scope"] and validation["in_scope"]["Patient"] > 300
         prd2_client.close()
         # Each application reaches only Tasks of its own origin: together they reach every migrated Task, as
         # each was published on behalf of the application that sent its care plan to KT 1.3.
         reached = 0
         for app in APPS:
-            app_client = client(secured, inventory, "prd2", app)
+            app_client = target(secured, inventory, "prd2").client(DOMAIN, app)
             reached += app_client.count("Task")
             app_client.close()
         assert reached == validation["in_scope"]["Task"]
@@ -86,7 +85,7 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
 
         for app in APPS:  # no welcome mail (or any other) to a migrated client
             assert contract(prd2, 8070, f"/_contract/apps/{DOMAIN}/{app}/outbox")[1]["mails"] == mails[app]
-        mgr2_client = client(secured, inventory, "mgr2")
+        mgr2_client = target(secured, inventory, "mgr2").client(DOMAIN)
         assert set(target_counts(mgr2_client).values()) == {0}
         mgr2_client.close()
         assert contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/depth")[0] == 404
@@ -104,7 +103,7 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
         contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/traffic", "PUT", {"inbound_open": True,
                                                                               "processing_on": True})
         for environment in ("prd2", "mgr2"):
-            fhir = client(secured, inventory, environment)
+            fhir = target(secured, inventory, environment).client(DOMAIN)
             remove_migrated(fhir)
             fhir.close()
         contract(prd2, 8080, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"open": True})

@@ -61,9 +61,4 @@ def test_teardown_removes_services_and_data_and_provision_brings_it_back(provisi
     proc = playbook("playbooks/provision.yml", "-l", "acc21.lab")
     assert proc.returncode == 0, proc.stdout[-3000:]
     app = kt2_client(provisioned, "acc21", "ggz-noorderlicht", "noorderlicht-ecd")
-    try:
-        assert app.fhir("GET", "Patient?_summary=count").json()["total"] == 0
-    except PermissionError as refused:  # seen once (a 500 from the token endpoint): keep what the service said
-        log = run("podman", "exec", host["container"], "journalctl", "-u", "kt2-resource-service", "--no-pager",
-                  "-n", "80", check=False).stdout
-        raise AssertionError(f"{refused}\n{log}") from refused
+    assert app.fhir("GET", "Patient?_summary=count").json()["total"] == 0

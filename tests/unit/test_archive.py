@@ -40,10 +40,14 @@ def where(tmp_path):
     return tmp_path / "archives", tmp_path / "keys"
 
 
+def package_in(where) -> Path:
+    return where[0] / DOMAIN / f"S4-{KT13_DOMAIN}.tar.age"
+
+
 def test_archive_verifies_and_a_second_run_with_the_same_data_makes_none(kt13, where):
     record, made = archive(kt13, DOMAIN, KT13_DOMAIN, *where)
     assert made and record["verified"] and record["rows"] == 2000
-    package = where[0] / DOMAIN / f"S4-{KT13_DOMAIN}.tar.age"
+    package = package_in(where)
     assert b"CreateOrUpdatePatient" not in package.read_bytes()  # compressed and encrypted
     assert (where[1] / DOMAIN / "S4-archive.key").exists() and not list(package.parent.glob("*.key"))  # key apart
     assert archive(kt13, DOMAIN, KT13_DOMAIN, *where)[1] is False
@@ -57,7 +61,7 @@ def test_without_an_archive_s5_is_told_to_run_s4(kt13, where):
 
 def test_one_changed_byte_fails_verification_and_s4_archives_again(kt13, where):
     archive(kt13, DOMAIN, KT13_DOMAIN, *where)
-    package = where[0] / DOMAIN / f"S4-{KT13_DOMAIN}.tar.age"
+    package = package_in(where)
     data = bytearray(package.read_bytes())
     data[len(data) // 2] ^= 0x01
     package.write_bytes(bytes(data))
