@@ -1,54 +1,20 @@
 # Runbook Q: the post-migration quality gate's checks on the migrated data.
 from __future__ import annotations
 
-DOCUMENTATION = r"""
-module: migration_gate
-short_description: Post-migration quality gate (runbook Q.1-Q.3) on a domain's migrated data
-description:
-  - Q.1 the error list's rate against the domain's success criteria (K.4); Q.2 counts per type (FHIR
-    C(_summary=count)) and hash totals over the migrated content, the KT 1.3 source (from P.8) against the
-    target read back through FHIR; Q.3 an acceptance smoke test (migrated tasks and their references read
-    back) and a capacity check (open-loop load at the domain's C(peak_requests_per_second), latency
-    percentiles). Prints each check met/unmet with its figures, writes C(q-gate.json) and fails when a check
-    is unmet. Changes no data.
-options:
-  domain: {description: KT 2.0 domain id., type: str, required: true}
-  target: {description: Target environment id., type: str, required: true}
-  target_host: {description: Inventory host of the target environment., type: str, required: true}
-  pki_dir: {description: The control machine's PKI directory., type: path, required: true}
-  load_seconds: {description: Duration of the capacity check's load., type: float, default: 10}
-  p95_limit_ms: {description: Highest acceptable p95 latency under the peak load., type: float, default: 500}
-  load_attempts:
-    description: "Capacity measurements at most: the check is met by the first attempt that meets it (a single
-      stall of the host does not fail the gate; a target that cannot carry the peak fails every attempt)."
-    type: int
-    default: 2
-author: kt2ops
-"""
-
 import hashlib
 import json
 from pathlib import Path
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
+from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
-from kt2ops.action_args import argument_spec
-from kt2ops.lifeline import end_with_parent
 from kt2ops.migration.client import FhirError
 from kt2ops.migration.step import migration_dir, quality_checks, target_of
 from kt2ops.runbook.context import RunbookError, load_domain
 
-ARGS = argument_spec(DOCUMENTATION)
 
-
-class ActionModule(ActionBase):
-    _supports_check_mode = True
-
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=ARGS)
-        end_with_parent()  # a killed ansible-playbook takes this long step with it
+class ActionModule(Kt2Action):
+    def act(self, args, task_vars, result):
         inventory = Path(task_vars["inventory_dir"])
         what = f"Q gate of {args['domain']} on {args['target']}"
         try:

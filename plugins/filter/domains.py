@@ -1,19 +1,6 @@
 # Which domains and applications belong on an environment, from the domain files (lookup 'domains').
+# Each filter's documentation is the YAML file of its name beside this one.
 from __future__ import annotations
-
-DOCUMENTATION = r"""
-name: domains_on
-short_description: The domain files that concern one environment
-description:
-  - From the list of domain files (lookup C(kt2ops.platform.domains)), those whose C(domain.environments)
-    names the environment (every domain for the KT 1.3 server, C(kind=kt13), except those whose C(kt13.state)
-    is absent after runbook S.5; only S.5 removes a domain there, after its archive), with the wanted C(state).
-options:
-  _input: {description: The domain files., type: list, required: true}
-  environment: {description: The environment id., type: str, required: true}
-  kind: {description: kt2 or kt13., type: str, default: kt2}
-  state: {description: present or absent., type: str, default: present}
-"""
 
 
 def domains_on(domains, environment, kind="kt2", state="present"):

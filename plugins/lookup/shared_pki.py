@@ -13,6 +13,22 @@ options:
   _terms: {description: "The PKI directory and the environment id.", required: true}
 """
 
+EXAMPLES = r"""
+- name: Stop before a deploy when the environment's PKI is not its own (B.6)
+  ansible.builtin.assert:
+    that: kt2_pki_shared | length == 0
+    fail_msg: "{{ kt2_pki_shared | join('; ') }}"
+  vars:
+    kt2_pki_shared: "{{ query('kt2ops.platform.shared_pki', inventory_dir + '/.pki', 'prd2') }}"
+"""
+
+RETURN = r"""
+_raw:
+  description: One message per CA, certificate, key or subject name the environment shares with another.
+  type: list
+  elements: str
+"""
+
 from pathlib import Path
 
 from ansible.plugins.lookup import LookupBase

@@ -13,7 +13,7 @@ short_description: linear strategy, with mitogen when available
 description:
   - Runs tasks like the C(linear) strategy. When the C(mitogen) package imports and
     C(KT2OPS_MITOGEN) is not C(0), mitogen's connection multiplexing is used for every play
-    except those with C(connection: local).
+    except those on the local connection (C(connection=local)), whose asynchronous tasks hang under it.
 author: kt2ops
 """
 

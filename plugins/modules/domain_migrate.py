@@ -1,0 +1,50 @@
+# Runbook P.8 (and M.2 on mgr2): validate the domain's KT 1.3 export and replay it into KT 2.0.
+# Documentation only: the action plugin of the same name (plugins/action/domain_migrate.py) does the work.
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: domain_migrate
+short_description: Validate a domain's KT 1.3 export and migrate it into a KT 2.0 environment
+description:
+  - Streams the domain's export from the KT 1.3 server (over SSH, from its loopback contract) to the control
+    machine, checks it against the specification and on content (C(validation.json), C(validation.txt));
+    a blocking finding fails the task and nothing is imported.
+  - Replays it in reference order into the target's resource service in transaction Bundles of conditional
+    creates, as the domain's migration application (SMART backend services). A checkpoint lets a killed run
+    resume; a second run sends nothing (changed=false). See C(kt2ops.migration).
+  - Progress lines (per type, rate, ETA) are shown while it runs; the error list goes to C(errors.json).
+extends_documentation_fragment: [kt2ops.platform.controller_action]
+options:
+  domain: {description: KT 2.0 domain id., type: str, required: true}
+  kt13_host: {description: Inventory host of the KT 1.3 server., type: str, required: true}
+  target: {description: Target environment id., type: str, required: true}
+  target_host: {description: Inventory host of the target environment., type: str, required: true}
+  pki_dir: {description: The control machine's PKI directory (CA and keys per environment)., type: path, required: true}
+  batch_size: {description: Resources per transaction Bundle., type: int, default: 200}
+author: kt2ops
+"""
+
+EXAMPLES = r"""
+- name: Migrate a domain's KT 1.3 data to its production environment (runbook P.8)
+  kt2ops.platform.domain_migrate:
+    domain: jeugdzorg-delta
+    kt13_host: kt13.lab
+    target: prd2
+    target_host: prd2.lab
+    pki_dir: "{{ inventory_dir }}/.pki"
+    batch_size: 200
+  run_once: true
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+summary:
+  description: Figures of the migration (resources migrated and Bundles sent per type, errors and error rate,
+    seconds, SHA-256 of the validation, error and migration reports).
+  returned: success
+  type: dict
+kt2_artefacts:
+  description: What the audit trail records of this step's result (hashes and figures, no secrets).
+  returned: success
+  type: dict
+"""

@@ -1,0 +1,49 @@
+# The opening every kt2ops action plugin shares: arguments checked against the documentation of its
+# doc-only module (plugins/modules/<name>.py), so what ansible-doc shows is what is enforced, and long
+# steps tied to the ansible-playbook that started them.
+from __future__ import annotations
+
+from functools import cache
+
+from ansible.parsing.plugin_docs import read_docstring
+from ansible.plugins.action import ActionBase
+from ansible.plugins.loader import module_loader
+
+from kt2ops.lifeline import end_with_parent
+
+# What of a documented option is also an argument spec (descriptions and the like are for readers).
+SPEC_KEYS = frozenset({"type", "required", "default", "choices", "elements", "no_log", "aliases"})
+
+
+def spec_from_options(options: dict) -> dict[str, dict]:
+    """An Ansible argument spec from a DOCUMENTATION's options: each option without its prose."""
+    return {name: {key: value for key, value in option.items() if key in SPEC_KEYS}
+            for name, option in (options or {}).items()}
+
+
+@cache
+def argument_spec(module: str) -> dict[str, dict]:
+    """The argument spec of the doc-only module of that name (e.g. kt2ops.platform.drain_wait)."""
+    path = module_loader.find_plugin(module)
+    if path is None:
+        raise LookupError(f"no documentation module {module} beside its action plugin")
+    return spec_from_options(read_docstring(path)["doc"].get("options"))
+
+
+class Kt2Action(ActionBase):
+    """Subclasses implement act(args, task_vars, result) and return the task result."""
+
+    _supports_check_mode = True
+    # A long step ends with the ansible-playbook that runs it: a killed run takes the step along.
+    ends_with_parent = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _, args = self.validate_argument_spec(argument_spec=argument_spec(self._task.resolved_action
+                                                                          or self._task.action))
+        if self.ends_with_parent:
+            end_with_parent()
+        return self.act(args, task_vars, result)
+
+    def act(self, args: dict, task_vars: dict, result: dict) -> dict:
+        raise NotImplementedError
