@@ -11,6 +11,8 @@ from rich.table import Table
 
 from kt2ops.artifact import ArtifactError
 from kt2ops.artifact import build as build_artifact
+from kt2ops.collection import CollectionError
+from kt2ops.collection import build as build_collection
 from kt2ops.comply.cli import comply
 from kt2ops.comply.cli import verify as verify_bundle
 from kt2ops.console import err, out
@@ -145,6 +147,23 @@ def artifact_build() -> None:
     try:
         path = build_artifact(progress=lambda msg: err.print(f"[dim]{msg}[/dim]"))
     except ArtifactError as exc:
+        raise _fail(exc) from exc
+    click.echo(str(path))
+
+
+@main.group()
+def collection() -> None:
+    """The Ansible collection kt2ops.platform (plugins and roles) as Galaxy ships it."""
+
+
+@collection.command("build")
+@click.option("--output", type=click.Path(path_type=Path), default=Path("build/collections"), show_default=True,
+              help="Directory for the tarball.")
+def collection_build(output: Path) -> None:
+    """Build the collection tarball (for `ansible-galaxy collection install`) and print its path."""
+    try:
+        path = build_collection(output)
+    except CollectionError as exc:
         raise _fail(exc) from exc
     click.echo(str(path))
 
