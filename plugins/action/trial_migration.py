@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ansible.errors import AnsibleActionFail
+from ansible.utils.display import Display
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
 from kt2ops.migration.client import FhirError
@@ -27,7 +28,7 @@ class ActionModule(Kt2Action):
                 made = make_package(Remote.from_hostvars(args["kt13_host"], hostvars[args["kt13_host"]]), doc,
                                     Path(args["rules"]), inventory / ".runbook")
                 deliver(Remote.from_hostvars(args["environment_host"], hostvars[args["environment_host"]]),
-                        [Path(made["package"]), Path(made["manifest"])])
+                        [Path(made["package"]), Path(made["manifest"])], report=Display().display)
                 removed = {r["id"]: [r["messages_removed"], r["fields_removed"]] for r in made["cleaning"]}
                 return {**result, "changed": made["sealed"], "delivery": made,
                         "msg": f"{what}: cleaned (rule: [messages, fields] removed) {removed}, "

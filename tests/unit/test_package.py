@@ -2,12 +2,15 @@
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from kt2ops.cli import main
+from kt2ops.runbook.remote import Remote
 from kt2ops.security.package import PackageError, manifest_path, open_package, seal, verification_path, verify
+from kt2ops.security.sftp import known_hosts_file
 
 
 @pytest.fixture
@@ -73,3 +76,12 @@ def test_cli_keeps_the_secret_out_of_its_output(tmp_path, export):
                                   str(tmp_path / "p.key"), "--to", str(tmp_path / "in")])
     assert checked.exit_code == 0 and opened.exit_code == 0
     assert all(secret not in r.output for r in (sealed, checked, opened))
+
+
+def test_sftp_checks_host_keys_against_the_known_hosts_file_the_ssh_options_name(tmp_path):
+    hostvars = {"ansible_host": "10.0.0.1", "ansible_ssh_common_args":
+                f"-o UserKnownHostsFile={tmp_path}/known_hosts -o StrictHostKeyChecking=yes"}
+    assert known_hosts_file(Remote.from_hostvars("h", hostvars)) == tmp_path / "known_hosts"
+    spaced = {"ansible_ssh_extra_args": f"-o 'UserKnownHostsFile {tmp_path}/other'"}
+    assert known_hosts_file(Remote.from_hostvars("h", spaced)) == tmp_path / "other"
+    assert known_hosts_file(Remote.from_hostvars("h", {})) == Path("~/.ssh/known_hosts").expanduser()

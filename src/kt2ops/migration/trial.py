@@ -9,18 +9,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from kt2ops.migration.step import Target, fetch_export, migrate
-from kt2ops.runbook.remote import Remote, RemoteError
+from kt2ops.runbook.remote import Remote
+from kt2ops.security import sftp
 from kt2ops.security.cleaning import clean, load_rules
 from kt2ops.security.package import manifest_path, open_package, seal, sha256_file
 
-TRANSFER_USER = "kt2transfer"
 PACKAGE = "M2-{domain}"
 
 
@@ -58,15 +59,18 @@ def make_package(kt13: Remote, doc: dict[str, Any], rules_file: Path, runbook: P
             "cleaning": [asdict(r) for r in reports]}
 
 
-def deliver(remote: Remote, files: list[Path], user: str = TRANSFER_USER) -> None:
-    """Put the files into the environment's SFTP transfer area (chrooted account, key only)."""
-    batch = "".join(f"put {f} {f.name}\n" for f in files)
-    key = ["-i", remote.key_file, "-o", "IdentitiesOnly=yes"] if remote.key_file else []
-    argv = ["sftp", "-b", "-", "-o", "BatchMode=yes", *remote.options, *key, "-P", str(remote.port),
-            f"{user}@{remote.address}"]
-    proc = subprocess.run(argv, input=batch.encode(), capture_output=True, check=False, timeout=3600)
-    if proc.returncode != 0:
-        raise RemoteError(f"{remote.name}: SFTP delivery failed: {proc.stderr.decode(errors='replace')[-300:]}")
+def deliver(remote: Remote, files: list[Path], report: Callable[[str], None] | None = None) -> list[dict]:
+    """Put the files into the environment's SFTP transfer area (chrooted account, key only, resumable),
+    reporting progress lines at most every two seconds."""
+    last = [0.0]
+
+    def progress(transfer: sftp.Transfer) -> None:
+        now = time.monotonic()
+        if report and (now - last[0] >= 2 or transfer.done == transfer.size):
+            last[0] = now
+            report(f"M.2 upload {transfer.line()}")
+
+    return sftp.send(remote, files, progress=progress)
 
 
 def run_trial(doc: dict[str, Any], runbook: Path, work: Path, target: Target, expected_total: int | None,

@@ -1,4 +1,4 @@
-"""`kt2 package seal|verify|open`: encrypted, hash-verified data packages (appendix B.1, B.2)."""
+"""`kt2 package seal|verify|open|send`: encrypted, hash-verified data packages (appendix B.1, B.2)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import json
 from pathlib import Path
 
 import click
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
+from kt2ops.console import err
+from kt2ops.inventory.model import InventoryError, load_inventory
+from kt2ops.paths import LAB_INVENTORY
+from kt2ops.runbook.remote import Remote, RemoteError
+from kt2ops.security import sftp
 from kt2ops.security.cleaning import CleaningError, clean, load_rules
 from kt2ops.security.package import PackageError, manifest_path, open_package, seal, verify
 
@@ -43,6 +49,40 @@ def verify_cmd(package_file: Path) -> None:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(result, indent=2))
     raise SystemExit(0 if result["ok"] else 1)
+
+
+@package.command("send")
+@click.argument("package_file", type=PathArg)
+@click.option("--env", "environment", required=True, help="The environment whose transfer area receives it (mgr2).")
+@click.option("-i", "--inventory", type=PathArg, default=LAB_INVENTORY, show_default=True, help="Inventory directory.")
+def send_cmd(package_file: Path, environment: str, inventory: Path) -> None:
+    """Upload a sealed package and its manifest over SFTP (B.1): host key checked against the inventory's
+    known_hosts, key only, with progress; an interrupted upload resumes when run again."""
+    files = [package_file, manifest_path(package_file)]
+    for path in files:
+        if not path.is_file():
+            raise click.ClickException(f"{path}: no such file (seal the package first: kt2 package seal)")
+    try:
+        inv = load_inventory(inventory)
+        host = inv.environment(environment).hosts[0]
+        remote = Remote.from_hostvars(host, inv.hostvars[host])
+        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                   TimeRemainingColumn())
+        with Progress(*columns, console=err) as bar:
+            tasks: dict[str, int] = {}
+
+            def show(transfer: sftp.Transfer) -> None:
+                if transfer.name not in tasks:
+                    tasks[transfer.name] = bar.add_task(transfer.name, total=transfer.size,
+                                                        completed=transfer.resumed_from)
+                bar.update(tasks[transfer.name], completed=transfer.done)
+
+            sent = sftp.send(remote, files, progress=show)
+    except (InventoryError, RemoteError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for record in sent:
+        resumed = f", resumed at {record['resumed_from']} bytes" if record["resumed_from"] else ""
+        click.echo(f"delivered {record['file']} to {host} ({record['bytes']} bytes{resumed})")
 
 
 @package.command("open")
