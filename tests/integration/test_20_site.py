@@ -17,7 +17,8 @@ def test_site_converges_then_is_idempotent(lab):
     assert set(counts) == {h["host"] for h in lab}
     assert all(c["changed"] == 0 and c["failed"] == 0 for c in counts.values()), counts
     check = playbook("playbooks/site.yml", "--check", "--diff")
-    assert all(c["changed"] == 0 for c in recap(check.stdout).values())
+    assert check.returncode == 0, check.stdout[-2000:]
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(check.stdout).values()), check.stdout[-2000:]
 
 
 def test_password_logins_refused_from_outside(lab):

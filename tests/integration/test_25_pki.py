@@ -6,6 +6,7 @@ import stat
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -23,7 +24,7 @@ def _served(container: str, name: str) -> bytes:
 def _signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
     try:
         ca.public_key().verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
-    except Exception:
+    except InvalidSignature:
         return False
     return cert.issuer == ca.subject
 

@@ -16,7 +16,8 @@ def test_second_run_and_check_mode_change_nothing(secured):
     again = playbook("playbooks/security.yml")
     assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(again.stdout).values()), again.stdout[-2000:]
     check = playbook("playbooks/security.yml", "--check", "--diff")
-    assert all(c["changed"] == 0 for c in recap(check.stdout).values())
+    assert check.returncode == 0, check.stdout[-2000:]
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(check.stdout).values()), check.stdout[-2000:]
     assert {h for h in recap(again.stdout)} == {h["host"] for h in lab}
 
 
@@ -89,8 +90,11 @@ def test_data_arrives_only_over_chrooted_sftp(secured, tmp_path):
         stat = run("podman", "exec", mgr2["container"], "stat", "-c", "%U",
                    "/srv/kt2ops/transfer/incoming/package.tar.age").stdout.strip()
         assert stat == "kt2transfer"
+        # The same login as root runs a command (positive twin); as kt2transfer sshd refuses it by name.
+        assert "uid=0(root)" in run("ssh", *ssh, "-n", f"root@{mgr2['address']}", "id").stdout
         shell = run("timeout", "20", "ssh", *ssh, "-n", f"kt2transfer@{mgr2['address']}", "id", check=False)
-        assert "uid=" not in shell.stdout
+        assert shell.returncode == 1 and "uid=" not in shell.stdout
+        assert "This service allows sftp connections only." in shell.stdout
         escape = tmp_path / "escape"
         escape.write_text("get /etc/shadow shadow\n")
         assert run("sftp", *ssh, "-b", str(escape), f"kt2transfer@{mgr2['address']}", check=False).returncode != 0

@@ -1,21 +1,36 @@
 """kt2_nginx: TLS 1.2/1.3 only with the environment's certificate, HTTP redirects, only listed paths."""
 
 PROBE = """
-import ssl, socket, sys, urllib.request
+import ssl, socket, sys, threading, warnings
+warnings.simplefilter('ignore', DeprecationWarning)
+version, path, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if port != 443:  # the positive twin: a server on the host that still takes TLS 1.1, with the same certificate
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain('/etc/kt2ops/tls/fullchain.pem', '/etc/kt2ops/tls/server.key')
+    server_ctx.minimum_version = ssl.TLSVersion.TLSv1_1
+    server_ctx.set_ciphers('DEFAULT:@SECLEVEL=0')
+    listener = socket.create_server(('127.0.0.1', port))
+    def serve():
+        conn, _ = listener.accept()
+        with server_ctx.wrap_socket(conn, server_side=True) as tls:
+            tls.recv(1000); tls.sendall(b'HTTP/1.1 204 No Content\\r\\n\\r\\n')
+    threading.Thread(target=serve, daemon=True).start()
 ctx = ssl.create_default_context(cafile='/etc/kt2ops/tls/ca.crt')
-if sys.argv[1] != 'any':
-    ctx.minimum_version = ctx.maximum_version = getattr(ssl.TLSVersion, sys.argv[1])
+if version != 'any':
+    # OpenSSL 3 offers TLS 1.1 only at security level 0: without this the client would refuse by itself.
+    ctx.set_ciphers('DEFAULT:@SECLEVEL=0')
+    ctx.minimum_version = ctx.maximum_version = getattr(ssl.TLSVersion, version)
 try:
-    with socket.create_connection(('127.0.0.1', 443)) as raw, ctx.wrap_socket(raw, server_hostname='molenv.koppeltaal.test') as t:
-        t.sendall(b'GET ' + sys.argv[2].encode() + b' HTTP/1.1\\r\\nHost: molenv.koppeltaal.test\\r\\nConnection: close\\r\\n\\r\\n')
+    with socket.create_connection(('127.0.0.1', port)) as raw, ctx.wrap_socket(raw, server_hostname='molenv.koppeltaal.test') as t:
+        t.sendall(b'GET ' + path.encode() + b' HTTP/1.1\\r\\nHost: molenv.koppeltaal.test\\r\\nConnection: close\\r\\n\\r\\n')
         print(t.version(), t.recv(100).decode().split('\\r\\n')[0])
 except ssl.SSLError as e:
     print('refused', e.reason)
 """
 
 
-def _probe(host, version, path="/"):
-    return host.run(f"python3 -c \"{PROBE}\" {version} {path}").stdout.strip()
+def _probe(host, version, path="/", port=443):
+    return host.run(f"python3 -c \"{PROBE}\" {version} {path} {port}").stdout.strip()
 
 
 def test_tls13_with_the_environment_certificate(host):
@@ -24,6 +39,8 @@ def test_tls13_with_the_environment_certificate(host):
 
 def test_tls12_accepted_and_tls11_refused(host):
     assert _probe(host, "TLSv1_2").startswith("TLSv1.2 HTTP/1.1 404")
+    # The same client does offer TLS 1.1: a server that takes it answers over TLS 1.1; nginx refuses it.
+    assert _probe(host, "TLSv1_1", port=8443) == "TLSv1.1 HTTP/1.1 204 No Content"
     assert _probe(host, "TLSv1_1").startswith("refused")
 
 
