@@ -3,7 +3,6 @@
 import json
 import multiprocessing
 import secrets
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -58,19 +57,26 @@ def test_validation_names_the_element():
         validate({"resourceType": "Observation"})
 
 
-def _key_made_slowly(state_dir, keys):
-    """A worker that takes its time to make the key (in its own process only)."""
-    auth.secrets = SimpleNamespace(token_bytes=lambda n: time.sleep(0.5) or secrets.token_bytes(n))
+def _key_made_slowly(state_dir, keys, started, proceed):
+    """A worker caught in the middle of making the key (in its own process only) until told to go on."""
+
+    def token_bytes(n):
+        started.set()
+        proceed.wait(10)
+        return secrets.token_bytes(n)
+
+    auth.secrets = SimpleNamespace(token_bytes=token_bytes)
     keys.put(auth.token_secret(state_dir))
 
 
 def test_workers_starting_together_sign_with_one_whole_key(tmp_path):
     context = multiprocessing.get_context("fork")
-    keys = context.Queue()
-    slow = context.Process(target=_key_made_slowly, args=(str(tmp_path), keys))
+    keys, started, proceed = context.Queue(), context.Event(), context.Event()
+    slow = context.Process(target=_key_made_slowly, args=(str(tmp_path), keys, started, proceed))
     slow.start()
-    time.sleep(0.2)  # the other worker is making its key now
-    key = auth.token_secret(str(tmp_path))
+    assert started.wait(10), "the other worker never began its key"
+    key = auth.token_secret(str(tmp_path))  # while the other worker is inside its key-making, every time
+    proceed.set()
     other = keys.get(timeout=10)
     slow.join()
     assert len(key) == 32 and key == other
