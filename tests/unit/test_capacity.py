@@ -3,14 +3,27 @@ faked: a server that keeps up, one that falls behind, one that fails requests, o
 
 import time
 
-from kt2ops.migration.capacity import judge_capacity, load
+from kt2ops.migration.capacity import Capacity, judge_capacity, load
 from kt2ops.migration.step import capacity_request
 
 
-def test_a_server_that_keeps_up_meets_the_peak():
+def _measured(p95_ms, failed=0, achieved_rate=50.0):
+    return Capacity(rate=50, seconds=10, sent=500, ok=500 - failed, failed=failed, achieved_rate=achieved_rate,
+                    p50_ms=p95_ms / 2, p95_ms=p95_ms, p99_ms=p95_ms, max_ms=p95_ms)
+
+
+def test_the_peak_is_met_only_without_failures_at_the_rate_and_within_the_p95_limit():
+    assert _measured(p95_ms=100).met(p95_limit_ms=100)
+    assert not _measured(p95_ms=101).met(p95_limit_ms=100)
+    assert not _measured(p95_ms=5, failed=1).met(p95_limit_ms=100)
+    assert _measured(p95_ms=5, achieved_rate=47.5).met(p95_limit_ms=100)
+    assert not _measured(p95_ms=5, achieved_rate=47.4).met(p95_limit_ms=100)
+
+
+def test_a_server_that_keeps_up_answers_every_scheduled_request():
     result = load(lambda index: 200, rate=100, seconds=0.5, workers=4)
-    assert result.sent == 50 and result.ok == 50 and result.failed == 0
-    assert result.met(p95_limit_ms=1000)
+    assert (result.sent, result.ok, result.failed) == (50, 50, 0)
+    assert result.p50_ms <= result.p95_ms <= result.p99_ms <= result.max_ms
 
 
 def test_a_server_that_falls_behind_shows_it_in_rate_and_latency():
@@ -18,7 +31,8 @@ def test_a_server_that_falls_behind_shows_it_in_rate_and_latency():
         time.sleep(0.05)
         return 200
 
-    result = load(slow, rate=100, seconds=0.5, workers=1)  # one request at a time: at most 20 per second
+    # One request at a time and 50 ms each: at most 20 per second, each later than the one before.
+    result = load(slow, rate=100, seconds=0.5, workers=1)
     assert result.ok == 50 and result.achieved_rate < 50
     assert result.p95_ms > result.p50_ms and not result.met(p95_limit_ms=10_000)
 
@@ -29,28 +43,35 @@ def test_failed_requests_fail_the_check():
     assert result.figures(500)["failed"] == 3
 
 
-def test_one_stall_is_measured_again_and_reported():
+def _attempts(*p95s):
+    """A measurement that gives these p95 figures in turn (what load would measure), and the calls made."""
     calls = []
 
-    def stalls_once(index):
-        calls.append(index)
-        if len(calls) <= 5:  # the first attempt's first requests hit a stall
-            time.sleep(0.3)
-        return 200
+    def measure(request, rate, seconds):
+        calls.append((rate, seconds))
+        return _measured(p95s[len(calls) - 1])
 
-    met, figures = judge_capacity(stalls_once, rate=50, seconds=0.2, p95_limit_ms=100, attempts=2)
-    assert met and figures["attempt"] == "2 of 2" and len(calls) == 20
-    assert [f["p95_ms"] > 100 for f in figures["unmet_before"]] == [True]
+    return measure, calls
+
+
+def test_one_stall_is_measured_again_and_reported():
+    measure, calls = _attempts(1872.0, 6.0)
+    met, figures = judge_capacity(lambda i: 200, rate=50, seconds=10, p95_limit_ms=500, attempts=2, measure=measure)
+    assert met and figures["attempt"] == "2 of 2" and calls == [(50, 10), (50, 10)]
+    assert [f["p95_ms"] for f in figures["unmet_before"]] == [1872.0] and figures["p95_ms"] == 6.0
 
 
 def test_a_target_that_cannot_carry_the_peak_fails_every_attempt():
-    def slow(index):
-        time.sleep(0.2)
-        return 200
+    measure, calls = _attempts(900.0, 800.0, 700.0)
+    met, figures = judge_capacity(lambda i: 200, rate=50, seconds=10, p95_limit_ms=500, attempts=3, measure=measure)
+    assert not met and figures["attempt"] == "3 of 3" and len(calls) == 3
+    assert [f["p95_ms"] for f in figures["unmet_before"]] == [900.0, 800.0] and figures["p95_ms"] == 700.0
 
-    met, figures = judge_capacity(slow, rate=50, seconds=0.2, p95_limit_ms=100, attempts=3)
-    assert not met and figures["attempt"] == "3 of 3" and len(figures["unmet_before"]) == 2
-    assert figures["p95_ms"] > 100
+
+def test_a_first_attempt_that_meets_the_peak_is_not_repeated():
+    measure, calls = _attempts(6.0, 1872.0)
+    met, figures = judge_capacity(lambda i: 200, rate=50, seconds=10, p95_limit_ms=500, attempts=2, measure=measure)
+    assert met and figures["attempt"] == "1 of 2" and len(calls) == 1 and "unmet_before" not in figures
 
 
 class RecordingClient:

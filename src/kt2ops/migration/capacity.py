@@ -80,13 +80,14 @@ def load(request: Request, rate: float, seconds: float, workers: int = 32) -> Ca
 
 
 def judge_capacity(request: Request, rate: float, seconds: float, p95_limit_ms: float,
-                   attempts: int = 2) -> tuple[bool, dict[str, Any]]:
-    """Measure until an attempt meets the limits, at most `attempts` times: whether one did, and the
-    figures of the last attempt with those of the attempts before it."""
+                   attempts: int = 2, measure: Callable[[Request, float, float], Capacity] = load,
+                   ) -> tuple[bool, dict[str, Any]]:
+    """Measure (with `load`) until an attempt meets the limits, at most `attempts` times: whether one did,
+    and the figures of the last attempt with those of the attempts before it."""
     attempts = max(1, attempts)
     unmet: list[dict[str, float | int]] = []
     for attempt in range(1, attempts + 1):
-        result = load(request, rate, seconds)
+        result = measure(request, rate, seconds)
         met, figures = result.met(p95_limit_ms), result.figures(p95_limit_ms)
         if met or attempt == attempts:
             return met, {**figures, "attempt": f"{attempt} of {attempts}", **({"unmet_before": unmet} if unmet else {})}
