@@ -5,8 +5,12 @@ import uuid
 
 import pytest
 
+from kt2ops.migration.step import Target
+from tests.conftest import LAB_INVENTORY
 from tests.integration.conftest import contract, host_of, kt2_client
 
+ORIGIN = "http://koppeltaal.nl/fhir/StructureDefinition/resource-origin"
+APPLICATION = "urn:kt2ops:application"  # the Device identifier system of an application (client id)
 CASES = [("acc22", "ggz-noorderlicht", "noorderlicht-ecd"), ("kt13", "ggz-noorderlicht", "noorderlicht-ecd")]
 
 
@@ -43,6 +47,17 @@ def test_new_client_reaches_kt2_with_the_applications_origin(provisioned):
     reader = kt2_client(provisioned, "acc22", "ggz-noorderlicht", "mindfit-module")
     patient = reader.fhir("GET", answer["patient"]).json()
     assert patient["identifier"][0]["value"] == number
+    # The applications' roles may not read Devices; KT2-Support's own client (the migration's) may.
+    support = Target("acc22", "https://acc22.koppeltaal.test", host["address"],
+                     LAB_INVENTORY / ".pki" / "acc22").client("ggz-noorderlicht")
+    devices = {}
+    for app in ("noorderlicht-ecd", "mindfit-module"):
+        (devices[app],) = [d["id"] for d in support.search_all("Device", identifier=f"{APPLICATION}|{app}")]
+    support.close()
+    assert devices["noorderlicht-ecd"] != devices["mindfit-module"]
+    # Stamped by the server from the token of the application that created it, not from the reader's.
+    origins = [e["valueReference"]["reference"] for e in patient.get("extension", []) if e["url"] == ORIGIN]
+    assert origins == [f"Device/{devices['noorderlicht-ecd']}"]
 
 
 @pytest.mark.lab

@@ -21,9 +21,21 @@ def test_other_environments_are_the_inventorys_networks(host):
     assert prefixes == {"10.221.2.0/24", "10.221.12.0/24", "127.0.0.2"}
 
 
+def _refused_to_other_environments(host) -> int:
+    """Packets the B.5 output rule has rejected so far (its counter)."""
+    rule = next(r["rule"] for r in _ruleset(host)
+                if "rule" in r and r["rule"].get("comment", "").startswith("B.5: nothing to another"))
+    return next(e["counter"]["packets"] for e in rule["expr"] if "counter" in e)
+
+
 def test_connection_to_another_environment_is_refused(host):
-    # Something listens on 127.0.0.2:2222 ... and the firewall still refuses to connect to it.
-    host.run("python3 -m http.server --bind 127.0.0.2 2222 >/dev/null 2>&1 & sleep 1")
-    probe = host.run("timeout 3 bash -c '</dev/tcp/127.0.0.2/2222'")
-    assert probe.rc != 0
+    # Something listens on 127.0.0.2:2222 (seen in the kernel's socket table before the probe) ...
+    host.run("python3 -m http.server --bind 127.0.0.2 2222 >/dev/null 2>&1 &")
+    listening = "for i in $(seq 50); do grep -qi ' 0200007F:08AE 00000000:0000 0A ' /proc/net/tcp && exit 0; " \
+                "sleep 0.1; done; exit 1"
+    assert host.run(listening).rc == 0
+    before = _refused_to_other_environments(host)
+    # ... and the connection fails because the B.5 rule rejected it (its counter moved), not for want of a server.
+    assert host.run("timeout 3 bash -c '</dev/tcp/127.0.0.2/2222'").rc != 0
+    assert _refused_to_other_environments(host) > before
     assert host.run("timeout 3 bash -c '</dev/tcp/127.0.0.1/22'").rc == 0

@@ -8,10 +8,11 @@ def test_services_and_data_removed(host):
 
 
 def test_database_dropped(host):
-    host.run("systemctl start postgresql")
-    databases = host.run("runuser -u postgres -- psql -XAtc 'SELECT datname FROM pg_database'").stdout.split()
-    host.run("systemctl stop postgresql")
-    assert "kt2_molenv" not in databases
+    host.check_output("systemctl start postgresql")
+    # check_output fails on a failed query: an empty answer cannot pass for "dropped".
+    databases = host.check_output("runuser -u postgres -- psql -XAtc 'SELECT datname FROM pg_database'").split()
+    host.check_output("systemctl stop postgresql")
+    assert "postgres" in databases and "kt2_molenv" not in databases
 
 
 def test_nothing_listens_on_https(host):
