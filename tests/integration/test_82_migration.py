@@ -157,6 +157,8 @@ def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped
     gate = ok(step(stopped, "Q"))
     said = " ".join(gate.stdout.split())
     assert "Q.2 hash totals of the migrated content: met" in said and "Q.1 error rate" in said
+    # Judged by the KT 1.3 messages too, resource by resource (not only by the mapping's own hash totals).
+    assert _content_check(work)["met"] and _content_check(work)["figures"]["compared"] == sum(counts.values())
     assert json.loads(kt2(stopped, "runbook", "status", "--domain", DOMAIN, "--json").stdout)["steps"]["Q"] == "done"
     runs = [r["result"] for r in json.loads(kt2(stopped, "runbook", "status", "--domain", DOMAIN, "--json").stdout)
             ["runs"] if r["step"] == "P.8"]
@@ -172,6 +174,15 @@ def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped
     failed = step(stopped, "Q")
     said = " ".join(failed.stdout.split())
     assert failed.returncode != 0 and f"Patient {mark}: content differs" in said
+    content = _content_check(work)
+    assert not content["met"] and content["figures"]["differences"] == [
+        f"Patient {mark}: birthDate: KT 1.3 {patient.get('birthDate')!r}, KT 2.0 '1999-09-09'"]
+
+
+def _content_check(work):
+    """Q.2's content check as the last Q run recorded it in q-gate.json."""
+    gate = json.loads((work / "q-gate.json").read_text())
+    return next(c for c in gate if c["title"].startswith("content as KT 1.3 states it"))
 
 
 SLOW = "limit_req_zone $server_name zone=kt2slow:1m rate=4r/s;\nlimit_req zone=kt2slow burst=100000;\n"

@@ -18,6 +18,8 @@ from typing import Any
 
 from kt2ops.migration.capacity import judge_capacity
 from kt2ops.migration.client import FhirClient, FhirError
+from kt2ops.migration.content import differences as content_differences
+from kt2ops.migration.content import source_facts, target_facts
 from kt2ops.migration.mapping import MIGRATION_SYSTEM, kt13_reference
 from kt2ops.migration.migrate import MIGRATION_APP_ID, Checkpoint, Migration, Progress, Result
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging
@@ -135,6 +137,8 @@ def migrate(export: Path, work: Path, doc: dict[str, Any], target: Target, batch
         apps = [a["id"] for a in doc["applications"]]
         source = source_totals(staging, doc["kt13"]["domain"], apps)
         _write_json(work / "source-totals.json", {**source.as_dict(), "marks": source.marks})
+        # Q.2's content check needs what the KT 1.3 messages state; the export itself goes below.
+        _write_json(work / "source-facts.json", source_facts(export, doc["kt13"]["domain"]))
     finally:
         staging.close()
         checkpoint.close()
@@ -256,7 +260,19 @@ def data_checks(work: Path, stored: dict[str, Any], doc: dict[str, Any], client:
               not differences and expected.hash_total == target.hash_total,
               {"source_hash_total": expected.hash_total, "target_hash_total": target.hash_total,
                **({"differences": differences} if differences else {})}),
+        content_check(work, client, sum(counts.values())),
     ]
+
+
+def content_check(work: Path, client: FhirClient, migrated: int) -> Check:
+    """Q.2 by the KT 1.3 messages themselves: every migrated resource's facts as KT 1.3 stated them."""
+    title = "content as KT 1.3 states it (identifiers, names, birth date, gender, links, task status and owner)"
+    facts = work / "source-facts.json"
+    if not facts.exists():
+        return Check("Q.2", title, False, {"missing": f"{facts}: run P.8 again (written from the export)"})
+    compared, found = content_differences(json.loads(facts.read_text()), target_facts(client))
+    return Check("Q.2", title, compared == migrated and not found,
+                 {"compared": compared, "migrated": migrated, **({"differences": found} if found else {})})
 
 
 def throttled(report: Callable[[str], None], every: float = 2.0) -> Progress:

@@ -1,0 +1,136 @@
+"""Q.2's content check, independent of the migration's mapping: the facts a care provider would check of
+each migrated resource (identifiers, names, birth date, gender, who it belongs to, a task's status, owner
+and activity), taken once from the KT 1.3 messages as they state them and once from the KT 2.0 resources
+read back through FHIR, then compared per element.
+
+Nothing here uses kt2ops.migration.mapping or the staging: the rules below are written from the migration
+guide (DOMAIN.md) on their own, so a mapping that drops or alters a field shows up as a difference naming
+the resource and the element, however the hash totals (built by the mapping on both sides) agree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from kt2ops.migration.client import FhirClient
+from kt2ops.migration.source import ExportLineError, read_export
+
+# The migration guide's vocabulary where KT 1.3 and KT 2.0 name a fact differently.
+TASK_STATUS = {"Available": "ready", "Planned": "requested", "InProgress": "in-progress", "OnHold": "on-hold",
+               "Completed": "completed", "Cancelled": "cancelled", "Expired": "failed"}
+MIGRATION_IDENTIFIER = "urn:kt2ops:kt13-reference"  # the guide's temporary identifier (see DOMAIN.md)
+INSTANTIATES = "http://koppeltaal.nl/fhir/StructureDefinition/instantiates"
+KINDS = ("Practitioner", "Patient", "RelatedPerson", "CareTeam", "ActivityDefinition", "Task")
+EVENTS = {"CreateOrUpdatePractitioner": "Practitioner", "CreateOrUpdatePatient": "Patient",
+          "CreateOrUpdateRelatedPerson": "RelatedPerson", "CreateOrUpdateCareTeam": "CareTeam",
+          "CreateOrUpdateActivityDefinition": "ActivityDefinition", "CreateOrUpdateCarePlan": "CarePlan",
+          "UpdateCarePlanActivityStatus": "CarePlanActivityStatus"}
+
+Facts = dict[str, Any]
+
+
+def _link(kt13_domain: str, reference: str | None) -> str | None:
+    """A KT 1.3 reference (Patient/x) as the migrated resource's KT 1.3 link (its migration identifier)."""
+    return f"{kt13_domain}/{reference}" if reference else None
+
+
+def _names(resource: dict[str, Any]) -> list[str]:
+    return sorted(" ".join([*n.get("given", []), n.get("family", "")]).strip() for n in resource.get("name", []))
+
+
+def _identifiers(resource: dict[str, Any]) -> list[str]:
+    return sorted(f"{i.get('system')}|{i.get('value')}" for i in resource.get("identifier", [])
+                  if i.get("system") != MIGRATION_IDENTIFIER)
+
+
+def _person(resource: dict[str, Any]) -> Facts:
+    return {"identifier": _identifiers(resource), "name": _names(resource)}
+
+
+def source_facts(export: Path, kt13_domain: str) -> dict[str, Facts]:
+    """KT 1.3 link -> facts, from the export in received order: the newest message about a resource wins; an
+    activity's status is the newest of its care plan and its status updates."""
+    facts: dict[str, Facts] = {}
+    for message in read_export(export):
+        if isinstance(message, ExportLineError) or message.event not in EVENTS:
+            continue  # lines that are not messages, and events not migrated, are validation's findings
+        kind, resource = EVENTS[message.event], message.resource
+        link = _link(kt13_domain, f"{kind}/{resource.get('id')}")
+        if kind == "Patient":
+            facts[link] = {**_person(resource), "birthDate": resource.get("birthDate"),
+                           "gender": resource.get("gender")}
+        elif kind == "Practitioner":
+            facts[link] = _person(resource)
+        elif kind == "RelatedPerson":
+            facts[link] = {**_person(resource), "patient": _link(kt13_domain, resource["patient"]["reference"]),
+                           "relationship": resource.get("relationship")}
+        elif kind == "CareTeam":
+            facts[link] = {"subject": _link(kt13_domain, (resource.get("subject") or {}).get("reference")),
+                           "member": sorted(_link(kt13_domain, p["member"]["reference"])
+                                            for p in resource.get("participant", []))}
+        elif kind == "ActivityDefinition":
+            status = "retired" if resource.get("isArchived") else \
+                "active" if resource.get("isActive", True) else "draft"
+            facts[link] = {"title": resource.get("title"), "status": status}
+        elif kind == "CarePlan":
+            patient = _link(kt13_domain, resource["patient"]["reference"])
+            for activity in resource.get("activity", []):
+                performer = _link(kt13_domain, (activity.get("performer") or {}).get("reference"))
+                facts[_link(kt13_domain, f"CarePlanActivity/{activity['id']}")] = {
+                    "for": patient, "owner": performer or patient, "status": TASK_STATUS.get(activity["status"]),
+                    "activity": _link(kt13_domain, activity["definition"]["reference"])}
+        else:  # a status update: the activity's newest status
+            task = facts.get(_link(kt13_domain, f"CarePlanActivity/{resource['activity']}"))
+            if task is not None:
+                task["status"] = TASK_STATUS.get(resource["activityStatus"])
+    return facts
+
+
+def _target_facts(kind: str, resource: dict[str, Any], links: dict[str, str]) -> Facts:
+    def link(reference: dict[str, Any] | None) -> str | None:
+        return links.get(reference["reference"], "not migrated: " + reference["reference"]) if reference else None
+
+    if kind in ("Patient", "Practitioner"):
+        extra = {"birthDate": resource.get("birthDate"), "gender": resource.get("gender")} if kind == "Patient" else {}
+        return {**_person(resource), **extra}
+    if kind == "RelatedPerson":
+        return {**_person(resource), "patient": link(resource.get("patient")),
+                "relationship": resource.get("relationship")}
+    if kind == "CareTeam":
+        return {"subject": link(resource.get("subject")),
+                "member": sorted(link(p.get("member")) for p in resource.get("participant", []))}
+    if kind == "ActivityDefinition":
+        return {"title": resource.get("title"), "status": resource.get("status")}
+    definition = next((e.get("valueReference") for e in resource.get("extension", []) if e["url"] == INSTANTIATES),
+                      None)
+    return {"for": link(resource.get("for")), "owner": link(resource.get("owner")), "status": resource.get("status"),
+            "activity": link(definition)}
+
+
+def target_facts(client: FhirClient) -> Iterator[tuple[str, str, Facts]]:
+    """(kind, KT 1.3 link, facts) of every migrated resource on the target, in reference order."""
+    links: dict[str, str] = {}
+    for kind in KINDS:
+        for resource in client.search_all(kind, identifier=f"{MIGRATION_IDENTIFIER}|"):
+            link = next(i["value"] for i in resource["identifier"] if i.get("system") == MIGRATION_IDENTIFIER)
+            links[f"{kind}/{resource['id']}"] = link
+            yield kind, link, _target_facts(kind, resource, links)
+
+
+def differences(source: dict[str, Facts], target: Iterator[tuple[str, str, Facts]],
+                limit: int = 20) -> tuple[int, list[str]]:
+    """How many target resources were compared, and the differences (at most `limit`), each naming the
+    resource and the element with both values."""
+    compared, found = 0, []
+    for kind, link, facts in target:
+        compared += 1
+        stated = source.get(link)
+        if stated is None:
+            found.append(f"{kind} {link}: not in the KT 1.3 export")
+        else:
+            found.extend(f"{kind} {link}: {element}: KT 1.3 {stated.get(element)!r}, KT 2.0 {value!r}"
+                         for element, value in facts.items() if stated.get(element) != value)
+        if len(found) >= limit:
+            return compared, found[:limit]
+    return compared, found

@@ -1,0 +1,90 @@
+"""Q.2's content check judges the migration by the KT 1.3 messages, not by its own mapping: on synthetic KT 1.3
+traffic (the lab's generator), the real staging and mapping give no difference; a mapping that drops or alters
+a field is named, resource and element. The target is faked at the FHIR boundary (resources held in memory)."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from kt2ref.kt13.generator import generate
+
+from kt2ops.migration import mapping
+from kt2ops.migration.content import differences, source_facts, target_facts
+from kt2ops.migration.stage import TYPES_IN_ORDER, Staging
+
+KT13 = "NOORD"
+SCOPE = {"dossiers": "open_and_closed", "history_months": {"default": 240}}
+
+
+class MappedTarget:
+    """What a FHIR server holds after the staged export is published with `mapping.to_fhir`."""
+
+    def __init__(self, staging):
+        self.resources = {kind: [] for kind in TYPES_IN_ORDER}
+        refer = lambda kind, source_id: f"{kind}/srv-{source_id}"  # noqa: E731
+        for kind in TYPES_IN_ORDER:
+            for row in staging.staged(kind):
+                resource = mapping.to_fhir(kind, row, KT13, refer, "Organization/org", "Device/app")
+                self.resources[kind].append({**resource, "id": f"srv-{row['source_id']}"})
+
+    def search_all(self, kind, **params):
+        return iter(self.resources[kind])
+
+
+@pytest.fixture
+def export(tmp_path):
+    path = tmp_path / "export.jsonl"
+    with path.open("w") as out:
+        for seq, (sender, bundle) in enumerate(generate("noord", 7, 60, ["ecd", "module"]), start=1):
+            header = bundle["entry"][0]["resource"]
+            out.write(json.dumps({"seq": seq, "id": header["id"], "event": header["event"]["code"], "sender": sender,
+                                  "status": "Success", "received": header["timestamp"], "bundle": bundle}) + "\n")
+    return path
+
+
+def _target(export, tmp_path):
+    staging = Staging.build(export, tmp_path / "staging.sqlite", SCOPE, datetime(2026, 11, 23, tzinfo=UTC))
+    try:
+        return MappedTarget(staging)
+    finally:
+        staging.close()
+
+
+def test_a_faithful_migration_has_no_difference(export, tmp_path):
+    target = _target(export, tmp_path)
+    compared, found = differences(source_facts(export, KT13), target_facts(target))
+    assert found == []
+    assert compared == sum(len(r) for r in target.resources.values())
+    assert {k: len(v) for k, v in target.resources.items()}["Task"] > 60  # 1 to 4 activities per client
+
+
+def test_a_mapping_that_drops_a_field_is_named_with_resource_and_element(export, tmp_path, monkeypatch):
+    monkeypatch.setitem(mapping.COPIED, "Patient", ("name", "telecom", "address"))  # gender, birthDate lost
+    target = _target(export, tmp_path)
+    _, found = differences(source_facts(export, KT13), target_facts(target), limit=1000)
+    patients = [p["id"].removeprefix("srv-") for p in target.resources["Patient"]]
+    assert len(found) == 2 * len(patients) > 0
+    assert {line.split(": ")[1] for line in found} == {"birthDate", "gender"}
+    assert found[0].startswith(f"Patient {KT13}/Patient/{patients[0]}: birthDate: KT 1.3 '")
+    assert found[0].endswith(", KT 2.0 None")
+
+
+def test_a_mapping_that_alters_a_task_status_is_named(export, tmp_path, monkeypatch):
+    monkeypatch.setitem(mapping.ACTIVITY_STATUS, "Completed", "in-progress")
+    target = _target(export, tmp_path)
+    source = source_facts(export, KT13)
+    completed = [link for link, facts in source.items()
+                 if "/CarePlanActivity/" in link and facts["status"] == "completed"]
+    _, found = differences(source, target_facts(target), limit=1000)
+    assert len(found) == len(completed) > 0
+    assert sorted(found) == sorted(f"Task {link}: status: KT 1.3 'completed', KT 2.0 'in-progress'"
+                                   for link in completed)
+
+
+def test_a_resource_the_export_never_held_is_named(export, tmp_path):
+    target = _target(export, tmp_path)
+    stray = {**target.resources["Practitioner"][0], "id": "srv-x",
+             "identifier": [{"system": mapping.MIGRATION_SYSTEM, "value": f"{KT13}/Practitioner/x"}]}
+    target.resources["Practitioner"].append(stray)
+    _, found = differences(source_facts(export, KT13), target_facts(target))
+    assert found == [f"Practitioner {KT13}/Practitioner/x: not in the KT 1.3 export"]
