@@ -9,12 +9,7 @@ description:
   - As each application of the domain file (its own key for this environment, SMART backend services), asks
     a token and counts every resource type its role may read (FHIR C(_summary=count)). Fails naming the
     applications that cannot. Changes nothing.
-extends_documentation_fragment: [kt2ops.platform.controller_action]
-options:
-  domain: {description: KT 2.0 domain id., type: str, required: true}
-  environment: {description: Environment id., type: str, required: true}
-  environment_host: {description: Inventory host of the environment., type: str, required: true}
-  pki_dir: {description: The control machine's PKI directory., type: path, required: true}
+extends_documentation_fragment: [kt2ops.platform.controller_action, kt2ops.platform.environment_domain]
 author: kt2ops
 """
 

@@ -10,12 +10,7 @@ description:
     identifier (dependents first, in transaction Bundles), then counts again with C(_summary=count); any left
     fails the task. Also removes the migration's checkpoint for that environment, so a later P.8 starts anew.
   - Unchanged when nothing migrated is there. In check mode, counts what would be removed.
-extends_documentation_fragment: [kt2ops.platform.controller_action]
-options:
-  domain: {description: KT 2.0 domain id., type: str, required: true}
-  environment: {description: Environment id., type: str, required: true}
-  environment_host: {description: Inventory host of the environment., type: str, required: true}
-  pki_dir: {description: The control machine's PKI directory., type: path, required: true}
+extends_documentation_fragment: [kt2ops.platform.controller_action, kt2ops.platform.environment_domain]
 author: kt2ops
 """
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from ansible.parsing.plugin_docs import read_docstring
 from ansible.plugins.action import ActionBase
-from ansible.plugins.loader import module_loader
+from ansible.plugins.loader import fragment_loader, module_loader
+from ansible.utils.plugin_docs import get_docstring
 
 from kt2ops.lifeline import end_with_parent
 
@@ -23,11 +23,13 @@ def spec_from_options(options: dict) -> dict[str, dict]:
 
 @cache
 def argument_spec(module: str) -> dict[str, dict]:
-    """The argument spec of the doc-only module of that name (e.g. kt2ops.platform.drain_wait)."""
+    """The argument spec of the doc-only module of that name (e.g. kt2ops.platform.drain_wait), its doc
+    fragments' options included."""
     path = module_loader.find_plugin(module)
     if path is None:
         raise LookupError(f"no documentation module {module} beside its action plugin")
-    return spec_from_options(read_docstring(path)["doc"].get("options"))
+    doc = get_docstring(path, fragment_loader, collection_name=module.rpartition(".")[0], is_module=True)[0]
+    return spec_from_options(doc.get("options"))
 
 
 class Kt2Action(ActionBase):
