@@ -19,6 +19,7 @@ import yaml
 from kt2ops.paths import PROJECT_ROOT, ansible_env
 
 COLLECTION = PROJECT_ROOT / "collections" / "ansible_collections" / "kt2ops" / "platform"
+# "plugins": the collection's link, replaced by a copy of what it points at.
 LEFT_OUT = shutil.ignore_patterns("__pycache__", "*.pyc", "molecule", "plugins")
 
 

@@ -3,9 +3,10 @@ each migrated resource (identifiers, names, birth date, gender, who it belongs t
 and activity), taken once from the KT 1.3 messages as they state them and once from the KT 2.0 resources
 read back through FHIR, then compared per element.
 
-Nothing here uses kt2ops.migration.mapping or the staging: the rules below are written from the migration
-guide (DOMAIN.md) on their own, so a mapping that drops or alters a field shows up as a difference naming
-the resource and the element, however the hash totals (built by the mapping on both sides) agree."""
+Nothing here uses kt2ops.migration.mapping or the staging, only the export reader: the rules below are
+written from the migration guide (DOMAIN.md) on their own, so a mapping that drops or alters a field shows
+up as a difference naming the resource and the element, however the hash totals (built by the mapping on
+both sides) agree."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kt2ops.migration.client import FhirClient
-from kt2ops.migration.source import ExportLineError, read_export
+from kt2ops.migration.source import EVENT_RESOURCE, ExportLineError, read_export
 
 # The migration guide's vocabulary where KT 1.3 and KT 2.0 name a fact differently.
 TASK_STATUS = {"Available": "ready", "Planned": "requested", "InProgress": "in-progress", "OnHold": "on-hold",
@@ -22,10 +23,6 @@ TASK_STATUS = {"Available": "ready", "Planned": "requested", "InProgress": "in-p
 MIGRATION_IDENTIFIER = "urn:kt2ops:kt13-reference"  # the guide's temporary identifier (see DOMAIN.md)
 INSTANTIATES = "http://koppeltaal.nl/fhir/StructureDefinition/instantiates"
 KINDS = ("Practitioner", "Patient", "RelatedPerson", "CareTeam", "ActivityDefinition", "Task")
-EVENTS = {"CreateOrUpdatePractitioner": "Practitioner", "CreateOrUpdatePatient": "Patient",
-          "CreateOrUpdateRelatedPerson": "RelatedPerson", "CreateOrUpdateCareTeam": "CareTeam",
-          "CreateOrUpdateActivityDefinition": "ActivityDefinition", "CreateOrUpdateCarePlan": "CarePlan",
-          "UpdateCarePlanActivityStatus": "CarePlanActivityStatus"}
 
 Facts = dict[str, Any]
 
@@ -53,9 +50,10 @@ def source_facts(export: Path, kt13_domain: str) -> dict[str, Facts]:
     activity's status is the newest of its care plan and its status updates."""
     facts: dict[str, Facts] = {}
     for message in read_export(export):
-        if isinstance(message, ExportLineError) or message.event not in EVENTS:
+        kind = None if isinstance(message, ExportLineError) else EVENT_RESOURCE.get(message.event)
+        if kind is None:
             continue  # lines that are not messages, and events not migrated, are validation's findings
-        kind, resource = EVENTS[message.event], message.resource
+        resource = message.resource
         link = _link(kt13_domain, f"{kind}/{resource.get('id')}")
         if kind == "Patient":
             facts[link] = {**_person(resource), "birthDate": resource.get("birthDate"),
