@@ -8,6 +8,8 @@ short_description: Report or apply pending Debian security updates
 description:
   - Lists the installed packages whose candidate version comes from a security archive
     (origin C(*-security)), and with O(state=applied) upgrades exactly those.
+  - A package held back (C(apt-mark hold)) is listed too, marked C(held), as it stays unpatched; it is
+    not upgraded (the hold is the operator's decision) and a warning names it.
   - Check mode reports what would be upgraded. The package lists are refreshed in check mode too
     (metadata only), so the report is truthful.
 options:
@@ -44,6 +46,7 @@ pending:
     installed: {description: Installed version, type: str}
     candidate: {description: Version offered by the security archive, type: str}
     origin: {description: Archive(s) offering the candidate, type: str}
+    held: {description: Whether the package is held back (apt-mark hold), type: bool}
 cache_updated:
   description: Whether the package lists were refreshed.
   returned: always
@@ -68,8 +71,13 @@ def lists_age():
 
 
 def pending_security_updates(module):
+    rc, held, err = module.run_command(["apt-mark", "showhold"], environ_update=_ENV)
+    if rc != 0:
+        module.fail_json(msg=f"apt-mark showhold failed: {err.strip()}")
+    # Ignoring holds in the simulation shows what a hold keeps back too.
     rc, out, err = module.run_command(
-        ["apt-get", "-s", "-q", "-o", "Debug::NoLocking=1", "dist-upgrade"], environ_update=_ENV
+        ["apt-get", "-s", "-q", "-o", "Debug::NoLocking=1", "-o", "APT::Ignore-Hold=true", "dist-upgrade"],
+        environ_update=_ENV,
     )
     if rc != 0:
         module.fail_json(msg=f"apt-get -s dist-upgrade failed: {err.strip()}")
@@ -77,7 +85,7 @@ def pending_security_updates(module):
     for line in out.splitlines():
         match = _INST.match(line)
         if match and "-security" in match["origin"]:
-            pending.append(match.groupdict())
+            pending.append({**match.groupdict(), "held": match["name"] in held.split()})
     return pending
 
 
@@ -98,24 +106,28 @@ def main():
         cache_updated = True
 
     pending = pending_security_updates(module)
+    held = [p["name"] for p in pending if p["held"]]
+    if held:
+        module.warn("security updates held back (apt-mark hold), left unpatched: " + ", ".join(held))
+    upgrades = [p for p in pending if not p["held"]]
     result = {"pending": pending, "cache_updated": cache_updated,
-              "changed": bool(pending) and module.params["state"] == "applied"}
+              "changed": bool(upgrades) and module.params["state"] == "applied"}
     if result["changed"] and module._diff:
         result["diff"] = {
-            "before": "".join(f"{p['name']} {p['installed']}\n" for p in pending),
-            "after": "".join(f"{p['name']} {p['candidate']}\n" for p in pending),
+            "before": "".join(f"{p['name']} {p['installed']}\n" for p in upgrades),
+            "after": "".join(f"{p['name']} {p['candidate']}\n" for p in upgrades),
         }
     if not result["changed"] or module.check_mode:
         module.exit_json(**result)
 
     rc, _out, err = module.run_command(
         ["apt-get", "-q", "-y", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
-         "install", "--only-upgrade", *[p["name"] for p in pending]],
+         "install", "--only-upgrade", *[p["name"] for p in upgrades]],
         environ_update=_ENV,
     )
     if rc != 0:
         module.fail_json(msg=f"applying security updates failed: {err.strip()}", **result)
-    left = pending_security_updates(module)
+    left = [p for p in pending_security_updates(module) if not p["held"]]
     if left:
         module.fail_json(msg="security updates still pending after the upgrade: "
                              + ", ".join(p["name"] for p in left), **result)

@@ -190,3 +190,53 @@ def test_package_that_no_longer_matches_its_manifest_is_caught(clean, tmp_path):
             failures(report)[("B.2", "mgr2")]
     finally:
         run("podman", "exec", mgr2["container"], "rm", "-rf", "/srv/kt2ops/transfer")
+
+
+# A package of the host's own with a newer version in a local archive that calls itself a security suite:
+# apt treats it as any Debian security update, without depending on what deb.debian.org offers today.
+PROBE_ARCHIVE = """set -e
+work=$(mktemp -d); repo=/srv/kt2-probe-archive
+build() {
+  mkdir -p $work/$1/DEBIAN
+  printf 'Package: kt2-probe\\nVersion: %s\\nArchitecture: all\\nMaintainer: lab <lab@kt2ops.test>\\n' $1 \
+    > $work/$1/DEBIAN/control
+  echo 'Description: probe' >> $work/$1/DEBIAN/control
+  dpkg-deb -b $work/$1 $work/kt2-probe_$1_all.deb > /dev/null
+}
+build 1.0; build 1.1
+dpkg -i $work/kt2-probe_1.0_all.deb > /dev/null
+mkdir -p $repo && cp $work/kt2-probe_1.1_all.deb $repo/ && cd $repo
+{ dpkg-deb -f kt2-probe_1.1_all.deb; echo "Filename: ./kt2-probe_1.1_all.deb"
+  echo "Size: $(stat -c %s kt2-probe_1.1_all.deb)"; echo "SHA256: $(sha256sum kt2-probe_1.1_all.deb | cut -d' ' -f1)"
+} > Packages
+printf 'Origin: kt2ops-lab\\nLabel: kt2ops-lab\\nSuite: bookworm-security\\nCodename: bookworm-security\\n' > Release
+echo "deb [trusted=yes] file:$repo ./" > /etc/apt/sources.list.d/kt2-probe.list
+apt-get update -qq -o Dir::Etc::sourcelist=sources.list.d/kt2-probe.list -o Dir::Etc::sourceparts=- \
+  -o APT::Get::List-Cleanup=0 2> /dev/null
+"""
+PROBE_REMOVED = ("apt-mark unhold kt2-probe; dpkg -P kt2-probe; rm -rf /srv/kt2-probe-archive "
+                 "/etc/apt/sources.list.d/kt2-probe.list /var/lib/apt/lists/_srv_kt2-probe-archive_*")
+
+
+def test_a_security_update_held_back_is_caught_until_applied(clean, tmp_path):
+    prd2 = host_of(clean[0], "prd2")
+    shell = ("podman", "exec", prd2["container"], "bash")
+    run(*shell, "-c", PROBE_ARCHIVE)
+    try:
+        code, report, _ = comply(tmp_path, "-l", "prd2")
+        assert code == 1 and failures(report) == {("B.10", "prd2"): ["pending security updates: kt2-probe"]}
+        run(*shell, "-c", "apt-mark hold kt2-probe")
+        code, report, _ = comply(tmp_path, "-l", "prd2")
+        assert code == 1 and failures(report) == {("B.10", "prd2"): ["pending security updates: kt2-probe (held back)"]}
+        # The patching task leaves a hold alone and says so; released, the update is applied and B.10 passes.
+        patch = ("prd2.lab", "-m", "kt2ops.platform.security_updates")
+        held = run(".venv/bin/ansible", *patch, check=False)
+        assert held.returncode == 0 and "prd2.lab | SUCCESS" in held.stdout, held.stdout + held.stderr
+        assert "held back (apt-mark hold), left unpatched: kt2-probe" in held.stderr
+        run(*shell, "-c", "apt-mark unhold kt2-probe")
+        applied = run(".venv/bin/ansible", *patch, check=False)
+        assert "prd2.lab | CHANGED" in applied.stdout, applied.stdout + applied.stderr
+        assert run(*shell, "-c", "dpkg-query -W -f '${Version}' kt2-probe").stdout == "1.1"
+        assert comply(tmp_path, "-l", "prd2")[0] == 0
+    finally:
+        run(*shell, "-c", PROBE_REMOVED, check=False)

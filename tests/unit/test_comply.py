@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from kt2ops.cli import main
 from kt2ops.comply.evaluate import ComplyError, catalogue, compare, judge, load_waivers
+from kt2ops.comply.facts import SecurityUpdates
 from kt2ops.comply.report import html, junit, sarif, verify_bundle, write_bundle
 from tests.unit.comply_evidence import evidence, host
 
@@ -262,3 +263,13 @@ def test_deploy_refuses_a_key_another_environment_has(tmp_path):
     assert shared_pki(pki, "acc21") == []
     _self_signed(pki / "acc22", "acc22.koppeltaal.test", key=key)  # acc22 re-issued with acc21's key
     assert shared_pki(pki, "acc21") == ["server .pki/acc21/server.crt shares its key with acc22"]
+
+
+def test_a_security_update_kept_back_by_a_hold_is_still_pending():
+    """apt's simulation (holds ignored) as the host prints it: a held package is named as held back."""
+    output = ["lists=1790000000.5", "held=kt2-probe openssl",
+              "Inst libssl3 [3.0.15-1~deb12u1] (3.0.17-1~deb12u2 Debian-Security:12/stable-security [amd64])",
+              "Inst kt2-probe [1.0] (1.1 kt2ops-lab:bookworm-security [all])",
+              "Inst tzdata [2024a-0+deb12u1] (2025b-0+deb12u1 Debian:12.11/stable [all])"]
+    assert SecurityUpdates().process(output) == {"lists_fetched": 1790000000.5,
+                                                  "pending_security": ["libssl3", "kt2-probe (held back)"]}

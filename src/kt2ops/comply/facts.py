@@ -75,16 +75,20 @@ class SftpEffective(SshdEffective):
 
 
 class SecurityUpdates(FactBase):
-    """Pending security updates by apt's own simulation, and when the package lists were last fetched."""
+    """Pending security updates by apt's own simulation, and when the package lists were last fetched.
+    Holds are ignored in the simulation: a package held back from its security update is still unpatched."""
 
     def command(self) -> str:
         return ("echo lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -printf '%T@\\n' "
-                "| sort -n | tail -1); apt-get -s -o Debug::NoLocking=1 dist-upgrade | grep '^Inst' || true")
+                "| sort -n | tail -1); echo held=$(apt-mark showhold); "
+                "apt-get -s -o Debug::NoLocking=1 -o APT::Ignore-Hold=true dist-upgrade | grep '^Inst' || true")
 
     def process(self, output: Iterable[str]) -> dict[str, Any]:
         lines = list(output)
         stamp = lines[0].partition("=")[2].strip()
-        pending = [line.split()[1] for line in lines[1:] if "-security" in line]
+        held = set(lines[1].partition("=")[2].split())
+        names = [line.split()[1] for line in lines[2:] if "-security" in line]
+        pending = [f"{name} (held back)" if name in held else name for name in names]
         return {"lists_fetched": float(stamp) if stamp else None, "pending_security": pending}
 
 
