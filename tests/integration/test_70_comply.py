@@ -192,6 +192,17 @@ def test_package_that_no_longer_matches_its_manifest_is_caught(clean, tmp_path):
         run("podman", "exec", mgr2["container"], "rm", "-rf", "/srv/kt2ops/transfer")
 
 
+def test_a_supplier_without_its_incident_procedure_record_is_caught(clean, lab_inventory_copy, tmp_path):
+    records = lab_inventory_copy / "group_vars" / "all.yml"
+    data = yaml.safe_load(records.read_text())
+    data["kt2_suppliers"] = [s for s in data["kt2_suppliers"] if s["name"] != "Portaalbouwers BV"]
+    records.write_text(yaml.safe_dump(data))
+    code, report, _ = comply(tmp_path, "-l", "mgr2", inventory=lab_inventory_copy)  # B.4: production data
+    assert code == 1
+    assert failures(report) == {("B.4", "mgr2"): ["no security incident procedure on record for supplier "
+                                                  "Portaalbouwers BV"]}
+
+
 # A package of the host's own with a newer version in a local archive that calls itself a security suite:
 # apt treats it as any Debian security update, without depending on what deb.debian.org offers today.
 PROBE_ARCHIVE = """set -e

@@ -207,6 +207,28 @@ def test_a_target_made_too_slow_fails_the_capacity_check(secured, stopped):
     assert achieved < 19
 
 
+@pytest.mark.lab
+def test_migration_whose_backups_were_deleted_fails_b7(secured, stopped, tmp_path):
+    """The domain's L.2 and P.2 backups deleted after its migration ran: B.7 fails on prd2 naming the steps
+    that ran without one; the backups put back, it passes again."""
+    backups = stopped / ".runbook" / "backups" / DOMAIN
+    assert sorted(p.parent.name.split("-")[0] for p in backups.glob("*/manifest.json")) == ["L.2", "P.2"]
+    assert kt2(stopped, "comply", "-l", "prd2", "--out", str(tmp_path / "before")).returncode == 0
+    aside = tmp_path / "deleted"
+    backups.rename(aside)
+    try:
+        deleted = kt2(stopped, "comply", "-l", "prd2", "--out", str(tmp_path / "deleted-report"))
+    finally:
+        aside.rename(backups)
+    report = json.loads((tmp_path / "deleted-report" / "report.json").read_text())
+    failing = {(c["id"], env): [f["message"] for f in r["findings"]]
+               for c in report["controls"] for env, r in c["results"].items() if r["status"] == "fail"}
+    assert deleted.returncode == 1 and failing == {("B.7", "prd2"): [
+        f"domain {DOMAIN}: migration steps ran (P.3, P.4, P.5, P.6, P.2, P.8) without an intact, restore-tested "
+        "backup"]}
+    assert kt2(stopped, "comply", "-l", "prd2", "--out", str(tmp_path / "after")).returncode == 0
+
+
 def decide(inventory, decision, value, role="care_provider"):
     return kt2(inventory, "runbook", "approve", "--domain", DOMAIN, "--decision", decision, "--value", value,
                "--by", "A. de Vries", "--role", role, "--reason", "lab: post-migration meeting")
