@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from tests.conftest import LAB_INVENTORY, ROOT, run
 from tests.integration import molecule_runs
@@ -148,6 +149,39 @@ def copy_lab_inventory(target):
 
     shutil.copytree(LAB_INVENTORY, target, ignore=shutil.ignore_patterns(".lab", ".runbook"))
     return target
+
+
+# KT 1.3's closing statuses as the migration guide maps them (Completed, Cancelled, Expired).
+CLOSED_TASK_STATUSES = {"completed", "cancelled", "failed"}
+EXPORT = "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())"
+
+
+def expected_in_scope(lab: list[dict], domain: str, folder: Path) -> dict[str, int]:
+    """What the domain file's scope leaves of the domain, counted from what KT 1.3 holds now, read by Q.2's
+    content reader (not the migration's staging or mapping): every resource once; with K.1 open_only, a
+    client whose activities are all closed is left out with its activities, related persons and care teams.
+    The synthetic history starts in January 2026, within every K.2 period of the lab's domain files."""
+    from kt2ops.migration.content import source_facts
+
+    document = yaml.safe_load((LAB_INVENTORY / "domains" / f"{domain}.yml").read_text())
+    kt13_domain, open_only = document["kt13"]["domain"], document["migration"]["scope"]["dossiers"] == "open_only"
+    export = folder / f"{kt13_domain}-oracle.jsonl"
+    export.write_text(run("podman", "exec", host_of(lab, "kt13")["container"], "python3", "-c", EXPORT,
+                          f"http://127.0.0.1:8090/_contract/domains/{kt13_domain}/export").stdout)
+    facts = source_facts(export, kt13_domain)
+    by_kind: dict[str, dict[str, dict]] = {}
+    for link, fact in facts.items():
+        by_kind.setdefault(link.split("/")[1], {})[link] = fact
+    activities = by_kind.get("CarePlanActivity", {})
+    closed = {p for p in by_kind["Patient"]
+              if (statuses := [a["status"] for a in activities.values() if a["for"] == p])
+              and set(statuses) <= CLOSED_TASK_STATUSES} if open_only else set()
+    return {"Patient": len(by_kind["Patient"].keys() - closed),
+            "Practitioner": len(by_kind.get("Practitioner", {})),
+            "RelatedPerson": sum(f["patient"] not in closed for f in by_kind.get("RelatedPerson", {}).values()),
+            "CareTeam": sum(f["subject"] not in closed for f in by_kind.get("CareTeam", {}).values()),
+            "ActivityDefinition": len(by_kind.get("ActivityDefinition", {})),
+            "Task": sum(a["for"] not in closed for a in activities.values())}
 
 
 def tcp(container: str, address: str, port: int) -> bool:

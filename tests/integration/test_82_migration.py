@@ -17,7 +17,15 @@ from kt2ops.migration.stage import TYPES_IN_ORDER
 from kt2ops.migration.step import Target, remove_migrated
 from kt2ops.migration.totals import target_counts
 from tests.conftest import run
-from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, host_of, kill_run_when, recap
+from tests.integration.conftest import (
+    Kt13App,
+    contract,
+    copy_lab_inventory,
+    expected_in_scope,
+    host_of,
+    kill_run_when,
+    recap,
+)
 
 DOMAIN, KT13_DOMAIN = "ggz-noorderlicht", "NOORDERLICHT"
 SENDER, READER = "noorderlicht-ecd", "mindfit-module"
@@ -126,7 +134,7 @@ def test_a_blocking_finding_imports_nothing(secured, stopped):
 
 
 @pytest.mark.lab
-def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped):
+def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped, tmp_path):
     work = stopped / ".runbook" / "migration" / DOMAIN / "prd2"
     small = ("-e", "kt2_batch_size=5")  # many Bundles, so that a kill lands midway
     kill_run_when(stopped, "P.8", DOMAIN, lambda: mapped(work, "Patient") > 0, *small)
@@ -138,7 +146,7 @@ def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped
     summary = json.loads((work / "migration.json").read_text())
     validation = json.loads((work / "validation.json").read_text())
     assert summary["errors"] == 0 and summary["migrated"] == validation["in_scope"]
-    assert validation["in_scope"]["Patient"] > 100 and validation["in_scope"]["Task"] > 300
+    assert validation["in_scope"] == expected_in_scope(secured, DOMAIN, tmp_path)
     assert not (work / "export.jsonl").exists() and not (work / "staging.sqlite").exists()
 
     client = prd2_client(secured, stopped)
@@ -261,7 +269,8 @@ def test_no_go_rolls_back_to_kt13_with_identical_data(secured, stopped):
     runs = json.loads(kt2(stopped, "runbook", "status", "--domain", DOMAIN, "--json").stdout)["runs"]
     rollback = [r for r in runs if r["step"] == "R"][-1]["artefacts"]
     assert rollback["kt13_vs_backup"] == "restored, identical" and rollback["left"] == 0
-    assert rollback["removed"]["Patient"] > 100
+    migrated = json.loads((stopped / ".runbook" / "migration" / DOMAIN / "prd2" / "validation.json").read_text())
+    assert rollback["removed"] == migrated["in_scope"]
     assert kt13_rows(secured) == rows
     client = prd2_client(secured, stopped)
     assert set(target_counts(client).values()) == {0}
