@@ -1,5 +1,6 @@
 """The KT 1.3 server on kt13: mailbox posts over HTTPS, GetNextNewAndClaim with processing statuses and
-claim timeout, queue depth, traffic control, the freeze flag, ordered export and the generator."""
+claim timeout, queue depth, traffic control, the freeze flag, ordered export and the generator; and it
+keeps answering after its database restarts under it."""
 
 import json
 import time
@@ -7,6 +8,7 @@ import uuid
 
 import pytest
 
+from tests.conftest import run
 from tests.integration.conftest import Kt13App as Kt13
 from tests.integration.conftest import contract, host_of
 
@@ -40,6 +42,20 @@ def test_post_claim_and_settle(provisioned):
     assert depth["in_flight"] >= 1
     assert reader.settle(message_id, "Success").json()["status"] == "Success"
     assert reader.settle(message_id, "Success").status_code == 409
+
+
+@pytest.mark.lab
+def test_keeps_answering_after_its_database_restarts(provisioned):
+    sender, reader = Kt13(provisioned, SENDER), Kt13(provisioned, READER)
+    host = sender.host
+    patient = f"Patient/test-{uuid.uuid4().hex[:8]}"
+    assert sender.post(patient)[1].status_code == 201  # the pool holds open connections
+    assert contract(host, 8090, f"/_contract/domains/{DOMAIN}/depth")[0] == 200
+    run("podman", "exec", host["container"], "systemctl", "restart", "postgresql")
+    # Every pooled connection died with the old server: each request must still get a working one.
+    assert [contract(host, 8090, f"/_contract/domains/{DOMAIN}/depth")[0] for _ in range(10)] == [200] * 10
+    assert sender.post(patient)[1].status_code == 201
+    assert reader.claim(patient).json()["total"] == 1
 
 
 @pytest.mark.lab

@@ -34,8 +34,11 @@ def database_lifespan(config: dict[str, Any], package: str) -> Callable[[Starlet
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # No server-side prepared statements: a plan cached while a table was small (a migration starts on
         # an empty domain) would keep scanning it whole long after it grew; planning afresh costs far less.
+        # Each connection is checked as it is handed out: after a database restart a dead pooled connection is
+        # replaced instead of failing the request that drew it.
         pool = AsyncConnectionPool(config["dsn"], min_size=1, max_size=int(config.get("pool_size", 8)), open=False,
-                                   kwargs={"row_factory": dict_row, "prepare_threshold": None})
+                                   kwargs={"row_factory": dict_row, "prepare_threshold": None},
+                                   check=AsyncConnectionPool.check_connection)
         await pool.open(wait=True)
         schema = resources.files(package).joinpath("schema.sql").read_text(encoding="utf-8")
         async with pool.connection() as conn:
