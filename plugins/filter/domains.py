@@ -28,15 +28,19 @@ def domain_applications(domains, migration=False):
             for d in domains for app in [*d["applications"], *([MIGRATION_APP] if migration else [])]]
 
 
-def contract_domain(doc, public_keys=None):
-    """The body of the contract's PUT /domains/<id>: roles by id, applications by id (with the public key
-    registered for this environment when given: KT 2.0; without keys: KT 1.3)."""
+def contract_domain(doc, public_keys=None, kt13_verifiers=None):
+    """The body of the contract's PUT /domains/<id>: roles by id, applications by id, each with what
+    authenticates it there: the public key registered for this environment (KT 2.0, which also gets the
+    migration's own application) or the verifier of its KT 1.3 password (KT 1.3)."""
     applications = {}
     kt2 = public_keys is not None
     for app in domain_applications([doc], migration=kt2):
         entry = {k: app[k] for k in ("name", "role", "kind", "supplier")}
+        name = f"{app['domain']}/{app['id']}"
         if kt2:
-            entry["public_key"] = public_keys[f"{app['domain']}/{app['id']}"]
+            entry["public_key"] = public_keys[name]
+        elif kt13_verifiers is not None:
+            entry["credential"] = kt13_verifiers[name]
         applications[app["id"]] = entry
     return {"name": doc["domain"]["name"], "domain": doc["domain"]["id"],
             "roles": {role["id"]: {"permissions": role["permissions"]}

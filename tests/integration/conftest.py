@@ -99,20 +99,32 @@ def kt2_client(lab: list[dict], environment: str, domain: str, app: str, key_env
                      connect_host=host["address"])
 
 
-class Kt13App:
-    """An application of the domain, over nginx and TLS on the kt13 host."""
+def kt13_password(kt13_domain: str, application: str) -> str:
+    """The application's KT 1.3 password, as the kt2_domain role issued it on the control machine."""
+    for path in (LAB_INVENTORY / "domains").glob("*.yml"):
+        document = yaml.safe_load(path.read_text())
+        if document["kt13"]["domain"] == kt13_domain:
+            folder = LAB_INVENTORY / ".pki" / "kt13" / "apps" / document["domain"]["id"]
+            return (folder / f"{application}.password").read_text().strip()
+    raise LookupError(f"no lab domain file for KT 1.3 domain {kt13_domain}")
 
-    def __init__(self, lab, application, domain="NOORDERLICHT"):
+
+class Kt13App:
+    """An application of the domain, over nginx and TLS on the kt13 host, authenticated by its own KT 1.3
+    credential (HTTP basic); `auth` overrides it (None: no credential at all)."""
+
+    def __init__(self, lab, application, domain="NOORDERLICHT", auth=...):
         self.host = host_of(lab, "kt13")
         self.domain = domain
         context = ssl.create_default_context(cafile=str(LAB_INVENTORY / ".pki" / "kt13" / "ca.crt"))
-        self.http = httpx.Client(verify=context, timeout=30)
+        credential = (application, kt13_password(domain, application)) if auth is ... else auth
+        self.http = httpx.Client(verify=context, timeout=30, auth=credential)
         self.application = application
 
     def call(self, method, path, **kwargs):
+        headers = {"Host": "kt13.koppeltaal.test", **kwargs.pop("headers", {})}
         return self.http.request(method, f"https://{self.host['address']}/kt13/{self.domain}/FHIR/Koppeltaal/{path}",
-                                 headers={"Host": "kt13.koppeltaal.test", "X-Koppeltaal-Application": self.application},
-                                 extensions={"sni_hostname": "kt13.koppeltaal.test"}, **kwargs)
+                                 headers=headers, extensions={"sni_hostname": "kt13.koppeltaal.test"}, **kwargs)
 
     def post(self, patient, event="CreateOrUpdatePatient"):
         header = {"resourceType": "MessageHeader", "id": str(uuid.uuid4()), "timestamp": datetime.now(UTC).isoformat(),

@@ -1,6 +1,7 @@
-"""The KT 1.3 server on kt13: mailbox posts over HTTPS, GetNextNewAndClaim with processing statuses and
-claim timeout, queue depth, traffic control, the freeze flag, ordered export and the generator; and it
-keeps answering after its database restarts under it."""
+"""The KT 1.3 server on kt13: each application authenticated by its own credential and acting only as
+itself, the conformance statement, mailbox posts over HTTPS, GetNextNewAndClaim with processing statuses
+and claim timeout, queue depth, traffic control, the freeze flag, ordered export and the generator; and
+it keeps answering after its database restarts under it."""
 
 import json
 import time
@@ -10,7 +11,7 @@ import pytest
 
 from tests.conftest import run
 from tests.integration.conftest import Kt13App as Kt13
-from tests.integration.conftest import contract, host_of
+from tests.integration.conftest import contract, host_of, kt13_password
 
 DOMAIN = "NOORDERLICHT"
 SENDER, READER = "noorderlicht-ecd", "mindfit-module"
@@ -42,6 +43,44 @@ def test_post_claim_and_settle(provisioned):
     assert depth["in_flight"] >= 1
     assert reader.settle(message_id, "Success").json()["status"] == "Success"
     assert reader.settle(message_id, "Success").status_code == 409
+
+
+@pytest.mark.lab
+def test_each_application_authenticates_and_acts_only_as_itself(provisioned):
+    sender, reader = Kt13(provisioned, SENDER), Kt13(provisioned, READER)
+    patient = f"Patient/test-{uuid.uuid4().hex[:8]}"
+    message_id, posted = sender.post(patient)
+    assert posted.status_code == 201, posted.text
+    # No credential, a wrong password, the credential of another domain's application: 401 with a Basic
+    # challenge, and nothing taken in.
+    intruder = f"Patient/intruder-{uuid.uuid4().hex[:8]}"
+    for auth in (None, (SENDER, "not-the-password"), ("delta-ecd", kt13_password("JZDELTA", "delta-ecd"))):
+        refused = Kt13(provisioned, SENDER, auth=auth).post(intruder)[1]
+        assert refused.status_code == 401, (auth and auth[0], refused.text)
+        assert refused.headers["www-authenticate"].startswith('Basic realm="KT 1.3 NOORDERLICHT"')
+        assert Kt13(provisioned, READER, auth=auth).claim(intruder).status_code == 401
+    assert not [m for m in _export(sender.host, DOMAIN) if intruder in json.dumps(m["bundle"])]
+    # The reader's own credential, naming the sender's mailbox: refused; as itself it reads what is for it.
+    params = {"_query": "MessageHeader.GetNextNewAndClaim", "patient": patient}
+    as_other = reader.call("GET", "MessageHeader/_search", params=params,
+                           headers={"X-Koppeltaal-Application": SENDER})
+    assert as_other.status_code == 403 and "only as itself" in as_other.text
+    assert reader.claim(patient).json()["total"] == 1
+    assert sender.settle(message_id, "Success").status_code == 409  # not the sender's claim to settle
+    assert reader.settle(message_id, "Success").json()["status"] == "Success"
+
+
+@pytest.mark.lab
+def test_the_conformance_statement_needs_no_credential(provisioned):
+    anonymous = Kt13(provisioned, SENDER, auth=None)
+    answer = anonymous.call("GET", "metadata")
+    assert answer.status_code == 200, answer.text
+    statement = answer.json()
+    assert (statement["resourceType"], statement["fhirVersion"]) == ("Conformance", "1.0.2")
+    assert statement["rest"][0]["security"]["service"][0]["coding"][0]["code"] == "Basic"
+    events = {e["code"]["code"] for e in statement["messaging"][0]["event"]}
+    assert {"CreateOrUpdatePatient", "CreateOrUpdateCarePlan", "UpdateCarePlanActivityStatus"} <= events
+    assert Kt13(provisioned, SENDER, domain="NOSUCHDOMAIN", auth=None).call("GET", "metadata").status_code == 404
 
 
 @pytest.mark.lab

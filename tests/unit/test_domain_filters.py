@@ -1,7 +1,10 @@
 """Which domains and applications the roles deploy: the migration's own application on KT 2.0, and a
 domain removed from KT 1.3 by runbook S.5 that is neither created nor deleted there again."""
 
+from kt2ref.kt13.credentials import matches
+
 from plugins.filter.domains import contract_domain, domain_applications, domains_on
+from plugins.modules.kt13_credentials import verifier
 
 
 def doc(domain_id, state="present", kt13_state=None):
@@ -29,3 +32,12 @@ def test_kt2_registers_the_migration_application_with_its_own_role_and_kt13_does
     assert list(contract_domain(doc("a"))["applications"]) == ["ecd"]
     assert [a["id"] for a in domain_applications([doc("a")])] == ["ecd"]
     assert [a["id"] for a in domain_applications([doc("a")], migration=True)] == ["ecd", "kt2ops-migration"]
+
+
+def test_kt13_registers_the_verifier_the_server_checks_and_never_the_password():
+    password = "a-random-token"
+    registered = contract_domain(doc("a"), kt13_verifiers={"a/ecd": verifier("a", "ecd", password)})
+    credential = registered["applications"]["ecd"]["credential"]
+    assert password not in credential
+    assert matches(credential, password) and not matches(credential, password + "x")
+    assert verifier("a", "ecd", password) != verifier("b", "ecd", password)  # a salt per application

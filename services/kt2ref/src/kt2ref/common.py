@@ -52,11 +52,11 @@ def database_lifespan(config: dict[str, Any], package: str) -> Callable[[Starlet
     return lifespan
 
 
-def outcome(status: int, message: str, code: str = "invalid") -> JSONResponse:
+def outcome(status: int, message: str, code: str = "invalid", headers: dict[str, str] | None = None) -> JSONResponse:
     """A FHIR OperationOutcome with one issue; the message is what the client sees."""
     body = {"resourceType": "OperationOutcome",
             "issue": [{"severity": "error", "code": code, "diagnostics": message}]}
-    return JSONResponse(body, status_code=status, media_type=FHIR_JSON)
+    return JSONResponse(body, status_code=status, media_type=FHIR_JSON, headers=headers)
 
 
 def dry_run(request: Request) -> bool:
@@ -79,14 +79,16 @@ async def json_body(request: Request) -> Any:
 
 
 class BadRequest(Exception):
-    """Raised for client errors; turned into a 400 OperationOutcome."""
+    """Raised for client errors; turned into a 400 OperationOutcome (with headers such as WWW-Authenticate)."""
 
-    def __init__(self, message: str, status: int = 400, code: str = "invalid") -> None:
+    def __init__(self, message: str, status: int = 400, code: str = "invalid",
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.headers = headers
 
 
 async def bad_request_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BadRequest)
-    return outcome(exc.status, str(exc), exc.code)
+    return outcome(exc.status, str(exc), exc.code, exc.headers)

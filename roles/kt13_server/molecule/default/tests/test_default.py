@@ -1,5 +1,6 @@
 """kt13_server: healthy, a domain's mailbox filled by the generator, the freeze flag guards its config."""
 
+import hashlib
 import json
 
 CALL = ("python3 -c \"import sys, urllib.request, urllib.error; r = urllib.request.Request(sys.argv[2], "
@@ -27,3 +28,34 @@ def test_generator_fills_and_freeze_guards(host):
     assert _call(host, "PUT", BASE, json.dumps({"name": "changed", "applications": {}})) == "409"
     _call(host, "PUT", BASE + "/freeze", json.dumps({"frozen": False}))
     _call(host, "DELETE", BASE)
+
+
+AUTHED = ("python3 -c \"import sys, base64, json, urllib.request, urllib.error; h = {'Content-Type': "
+          "'application/json'}\nif sys.argv[2]: h['Authorization'] = 'Basic ' + base64.b64encode(sys.argv[2]"
+          ".encode()).decode()\nr = urllib.request.Request(sys.argv[1], data=sys.argv[3].encode() or None, headers=h, "
+          "method='POST' if sys.argv[3] else 'GET')\ntry: print(urllib.request.urlopen(r).status)\n"
+          "except urllib.error.HTTPError as e: print(e.code)\" ")
+MAILBOX = "http://127.0.0.1:8090/kt13/MOLAUTH/FHIR/Koppeltaal"
+# The verifier of password "s3cret" for application a (sha256 of salt + password), as kt13_credentials makes it.
+SALT = "0123456789abcdef0123456789abcdef"
+
+
+def _as(host, url, user_password, body=""):
+    return host.run(AUTHED + f"{url} '{user_password}' '{body}'").stdout.strip()
+
+
+def test_applications_authenticate_with_their_own_credential(host):
+    digest = hashlib.sha256((SALT + "s3cret").encode()).hexdigest()
+    config = {"name": "t", "applications": {"a": {"credential": f"sha256${SALT}${digest}"}, "b": {}}}
+    _call(host, "PUT", BASE.replace("MOLTEST", "MOLAUTH"), json.dumps(config))
+    message = json.dumps({"resourceType": "Bundle", "type": "message", "entry": [{"resource": {
+        "resourceType": "MessageHeader", "id": "6f1c9a56-1f0e-4a4e-9a55-0b8e6c1d2f10",
+        "event": {"code": "CreateOrUpdatePatient"}, "data": [{"reference": "Patient/p1"}]}}]})
+    try:
+        assert _as(host, MAILBOX + "/metadata", "") == "200"  # the conformance statement is public
+        assert _as(host, MAILBOX + "/Mailbox", "", message) == "401"
+        assert _as(host, MAILBOX + "/Mailbox", "a:wrong", message) == "401"
+        assert _as(host, MAILBOX + "/Mailbox", "b:", message) == "401"  # b has no credential: nobody is b
+        assert _as(host, MAILBOX + "/Mailbox", "a:s3cret", message) == "201"
+    finally:
+        _call(host, "DELETE", BASE.replace("MOLTEST", "MOLAUTH"))

@@ -132,10 +132,15 @@ class AppService:
         bundle = {"resourceType": "Bundle", "type": "message",
                   "entry": [{"resource": header}, {"resource": {**patient, "id": patient_id}}]}
         response = httpx.post(f"{self.config['kt13_url']}/kt13/{app['kt13_domain']}/FHIR/Koppeltaal/Mailbox",
-                              json=bundle, headers={"X-Koppeltaal-Application": app["id"]}, timeout=30)
+                              json=bundle, auth=self._kt13_credential(app), timeout=30)
         if response.status_code != 201:
             raise BadRequest(f"KT 1.3 refused the message: {response.status_code} {response.text}", 502)
         return f"Patient/{patient_id}"
+
+    def _kt13_credential(self, app: dict[str, Any]) -> tuple[str, str]:
+        """The application's KT 1.3 user and password (HTTP basic), as the kt2_app_service role installed it."""
+        path = Path(self.config["kt13_credential_dir"]) / app["domain"] / f"{app['id']}.password"
+        return app["id"], path.read_text(encoding="utf-8").strip()
 
     def _kt2_client(self, app: dict[str, Any]) -> Kt2Client:
         key = (app["domain"], app["id"])
@@ -173,9 +178,8 @@ class AppService:
 
     def _read_all(self, app: dict[str, Any]) -> int:
         base = f"{self.config['kt13_url']}/kt13/{app['kt13_domain']}/FHIR/Koppeltaal/MessageHeader"
-        headers = {"X-Koppeltaal-Application": app["id"]}
         read = 0
-        with httpx.Client(timeout=60, headers=headers) as http:
+        with httpx.Client(timeout=60, auth=self._kt13_credential(app)) as http:
             while True:
                 # Small batches: each is settled well within the server's claim timeout.
                 claimed = http.get(f"{base}/_search", params={"_query": "MessageHeader.GetNextNewAndClaim",

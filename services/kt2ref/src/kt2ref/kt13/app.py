@@ -1,6 +1,7 @@
 """KT 1.3 reference server: per-domain mailboxes with GetNextNewAndClaim, processing statuses and claim
-timeout; the contract (/_contract, loopback only) has domains, traffic control, freeze, depth, export and
-the synthetic-data generator."""
+timeout, each application authenticated by its own credential (HTTP basic), a conformance statement; the
+contract (/_contract, loopback only) has domains, traffic control, freeze, depth, export and the
+synthetic-data generator."""
 
 import json
 import uuid
@@ -27,7 +28,8 @@ from kt2ref.common import (
     load_config,
 )
 from kt2ref.kt13 import generator
-from kt2ref.kt13.messages import MAX_RETRIES, STATUSES, focus_of, header_of, patient_of
+from kt2ref.kt13.credentials import application
+from kt2ref.kt13.messages import EVENT_SYSTEM, EVENTS, MAX_RETRIES, STATUSES, focus_of, header_of, patient_of
 
 SENDER_HEADER = "x-koppeltaal-application"
 
@@ -45,20 +47,47 @@ class Kt13Server:
         return row
 
     def _sender(self, request: Request, domain: dict[str, Any]) -> str:
-        sender = request.headers.get(SENDER_HEADER, "")
-        if sender not in domain["config"]["applications"]:
-            raise BadRequest(f"{SENDER_HEADER}: {sender!r} is not an application of domain {domain['id']}", 403,
-                             "forbidden")
+        """The authenticated application; one that names another (the header) is refused: an application
+        sends only as itself and reads only its own mailbox."""
+        sender = application(request, domain)
+        named = request.headers.get(SENDER_HEADER)
+        if named is not None and named != sender:
+            raise BadRequest(f"{SENDER_HEADER}: {named!r} is not the authenticated application {sender!r}: an "
+                             "application sends and reads only as itself", 403, "forbidden")
         return sender
 
     # --- messaging interface -------------------------------------------------------------------------
 
+    async def conformance(self, request: Request) -> Response:
+        """The domain's conformance statement (FHIR DSTU2, as KT 1.3 speaks it); no credential needed."""
+        async with request.app.state.pool.connection() as conn:
+            domain = await self._domain(conn, request.path_params["domain"])
+        return JSONResponse({
+            "resourceType": "Conformance", "status": "active", "date": datetime.now(UTC).date().isoformat(),
+            "publisher": "kt2ops lab", "kind": "instance", "fhirVersion": "1.0.2", "acceptUnknown": "extensions",
+            "format": ["application/json+fhir"],
+            "software": {"name": "kt2ref KT 1.3 server", "version": __version__},
+            "implementation": {"description": f"Koppeltaal 1.3 domain {domain['id']}", "url": str(request.url)
+                               .removesuffix("/metadata")},
+            "rest": [{"mode": "server", "security": {"service": [{"coding": [
+                {"system": "http://hl7.org/fhir/restful-security-service", "code": "Basic"}]}],
+                "description": "Each application authenticates with its own credential (HTTP basic)."},
+                "resource": [{"type": "MessageHeader", "interaction": [{"code": "search-type"}, {"code": "update"}],
+                              "searchParam": [{"name": "_query", "type": "token"}, {"name": "_count", "type": "number"},
+                                              {"name": "event", "type": "token"},
+                                              {"name": "patient", "type": "reference"}]}],
+                "operation": [{"name": "Mailbox", "definition": {"reference": "OperationDefinition/Mailbox"}}]}],
+            "messaging": [{"event": [{"code": {"system": EVENT_SYSTEM, "code": event},
+                                      "mode": "receiver", "focus": "Bundle", "request": {"reference": "Bundle"},
+                                      "response": {"reference": "OperationOutcome"}} for event in sorted(EVENTS)]}],
+        }, media_type=FHIR_JSON)
+
     async def post_message(self, request: Request) -> Response:
         bundle = await json_body(request)
-        header = header_of(bundle)
         async with request.app.state.pool.connection() as conn, conn.transaction():
             domain = await self._domain(conn, request.path_params["domain"])
-            sender = self._sender(request, domain)
+            sender = self._sender(request, domain)  # a stranger learns nothing about the message's checks
+            header = header_of(bundle)
             if not domain["inbound_open"]:
                 raise BadRequest(f"inbound traffic for domain {domain['id']} is stopped (traffic control); "
                                  "the message was not accepted", 503, "transient")
@@ -272,6 +301,7 @@ def create_app() -> Starlette:
     server = Kt13Server(config)
     base = "/kt13/{domain}/FHIR/Koppeltaal"
     routes = [
+        Route(base + "/metadata", server.conformance),
         Route(base + "/Mailbox", server.post_message, methods=["POST"]),
         Route(base + "/MessageHeader/_search", server.claim, methods=["GET"]),
         Route(base + "/MessageHeader/{id}/_status", server.settle, methods=["PUT"]),
