@@ -2,6 +2,7 @@
 contract (health, domains, traffic, counts and hash totals) on /_contract, which nginx does not expose."""
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -278,6 +279,30 @@ class ResourceService:
                                      "error_description": "client_assertion was already used (jti)"}, 401)
         return JSONResponse(token, headers={"Cache-Control": "no-store"})
 
+    async def capability_statement(self, request: Request) -> Response:
+        """GET [base]/metadata, without a token: what the server supports, and where to get a token (the SMART
+        oauth-uris extension, where KT's own clients look it up)."""
+        domain = request.path_params["domain"]
+        oauth = {"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                 "extension": [{"url": "token", "valueUri": self.token_url(domain)}]}
+        interactions = [{"code": c} for c in ("read", "update", "delete", "create", "search-type")]
+        search = [{"name": n, "type": t} for n, t in (("_id", "token"), ("_lastUpdated", "date"),
+                                                      ("identifier", "token"), ("resource-origin", "reference"))]
+        return JSONResponse({
+            "resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
+            "date": datetime.now(UTC).date().isoformat(),
+            "fhirVersion": "4.0.1", "format": ["application/fhir+json", "json"],
+            "software": {"name": "kt2ref resource service", "version": __version__},
+            "implementation": {"description": f"Koppeltaal 2.0 domain {domain}",
+                               "url": f"{self.public_base_url}/api/v1/{domain}/fhir/r4"},
+            "rest": [{"mode": "server", "security": {"extension": [oauth], "service": [{"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                "code": "SMART-on-FHIR"}]}]},
+                "resource": [{"type": t, "interaction": interactions, "searchParam": search}
+                             for t in sorted(fhir.RESOURCE_TYPES)],
+                "interaction": [{"code": "transaction"}]}],
+        }, media_type=FHIR_JSON)
+
     async def smart_configuration(self, request: Request) -> Response:
         domain = request.path_params["domain"]
         return JSONResponse({
@@ -365,6 +390,7 @@ def create_app() -> Starlette:
         Route("/_contract/domains/{domain}/totals", service.totals),
         Route(api + "/oauth2/token", service.token, methods=["POST"]),
         Route(fhir_base + "/.well-known/smart-configuration", service.smart_configuration),
+        Route(fhir_base + "/metadata", service.capability_statement),
         Route(fhir_base, service.transaction, methods=["POST"]),
         Route(fhir_base + "/{type}", service.search, methods=["GET"]),
         Route(fhir_base + "/{type}", service.create, methods=["POST"]),
