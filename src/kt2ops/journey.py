@@ -4,7 +4,9 @@ opening production (Q.9, Q.10), cleanup (S.1 .. S.5) and a compliance report; th
 
 Every step is the same `kt2 run` a person would type, so it is gated and recorded the same way; a step
 already done (by the audit trail) is skipped, so a journey that stopped goes on where it stopped.
-Decisions are people's: without --approve-as the journey stops at the first one and says what to record."""
+Decisions are people's: without --approve-as the journey stops at the first one and says what to record.
+--stop-after STEP pauses after a step (to look at the lab before S.5 removes the domain from KT 1.3, say);
+the same command without it goes on from there."""
 
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ class Leg:
     kind: str  # playbook, step, decide, read, comply
     what: str
     value: str = ""
+    until: str = ""  # a leg that prepares this step is not needed once the step is done
 
 
 JOURNEY = (
@@ -40,7 +43,8 @@ JOURNEY = (
     Leg("step", "L.1"), Leg("step", "L.2"),
     Leg("decide", "O.2", "confirmed"), Leg("decide", "O.3", "confirmed"), Leg("decide", "O.9", "GO"),
     Leg("decide", "O.10", "GO"), Leg("step", "O"),
-    Leg("step", "P.3"), Leg("step", "P.4"), Leg("read", "applications read what KT 1.3 still holds for them"),
+    Leg("step", "P.3"), Leg("step", "P.4"),
+    Leg("read", "applications read what KT 1.3 still holds for them", until="P.5"),
     Leg("step", "P.5"), Leg("step", "P.6"), Leg("step", "P.2"), Leg("step", "P.8"), Leg("step", "Q"),
     Leg("decide", "Q.7", "GO"), Leg("decide", "Q.8", "signed"), Leg("step", "Q.9"), Leg("step", "Q.10"),
     Leg("decide", "Q.11", "lowered"),
@@ -68,50 +72,58 @@ def _read_inboxes(inventory: Path, domain: dict) -> None:
         out.print(f"  {app['id']}: {kt13.run(READ_INBOX.format(url=url)).decode().strip()}")
 
 
+def _run_leg(leg: Leg, inventory: Path, domain: dict, approve_as: str | None, emergency_reason: str) -> int:
+    domain_id = domain["domain"]["id"]
+    base = ["-i", str(inventory), "--domain", domain_id]
+    if leg.kind == "playbook":
+        return subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
+                               str(PROJECT_ROOT / "playbooks" / f"{leg.what}.yml")], env=ansible_env(),
+                              check=False, preexec_fn=end_with_parent).returncode
+    if leg.kind == "step":
+        return _kt2("run", leg.what, *base, *(["--emergency-reason", emergency_reason] if emergency_reason else []))
+    if leg.kind == "decide":
+        if not approve_as:
+            raise JourneyStopped(f"{leg.what} needs a decision: kt2 runbook approve -i {inventory} --domain "
+                                 f"{domain_id} --decision {leg.what} --value {leg.value} --by NAME --role "
+                                 f"{ROLE.get(leg.what, 'kt2_support')} --reason WHY; then run the journey again")
+        return _kt2("runbook", "approve", *base, "--decision", leg.what, "--value", leg.value, "--by", approve_as,
+                    "--role", ROLE.get(leg.what, "kt2_support"), "--reason", "recorded by kt2 journey")
+    if leg.kind == "read":
+        try:
+            _read_inboxes(inventory, domain)
+        except (InventoryError, RemoteError) as exc:
+            raise JourneyStopped(f"reading the applications' inboxes: {exc}") from exc
+        return 0
+    return _kt2("comply", "-i", str(inventory), "--out", str(inventory / ".runbook" / "comply" / domain_id))
+
+
 @click.command("journey")
 @click.option("-i", "--inventory", type=click.Path(path_type=Path), default=LAB_INVENTORY, show_default=True)
 @click.option("--domain", "domain_id", required=True, help="Domain id (its domain file's id).")
 @click.option("--approve-as", default=None, help="Record the decisions as this person (the lab, a demo). Without "
               "it the journey stops at the first decision not yet recorded.")
 @click.option("--emergency-reason", default="", help="Reason recorded for production steps outside a window.")
-def journey(inventory: Path, domain_id: str, approve_as: str | None, emergency_reason: str) -> None:
+@click.option("--stop-after", type=click.Choice([leg.what for leg in JOURNEY if leg.kind == "step"]), default=None,
+              help="Stop once this step is done; run the journey again without it to go on.")
+def journey(inventory: Path, domain_id: str, approve_as: str | None, emergency_reason: str,
+            stop_after: str | None) -> None:
     """Run DOMAIN's whole migration journey, skipping what is already done."""
     try:
         domain = load_domain(inventory, domain_id)
     except RunbookError as exc:
         raise click.UsageError(str(exc)) from exc
-    base = ["-i", str(inventory), "--domain", domain_id]
     for leg in JOURNEY:
         state = domain_state(audit_log(inventory), domain_id)
-        if leg.kind == "step" and state.done(leg.what):
+        if (leg.kind == "step" and state.done(leg.what)) or (leg.until and state.done(leg.until)):
             out.print(f"[dim]{leg.what}: done already[/dim]")
-            continue
-        if leg.kind == "decide" and (state.decision(leg.what) or {}).get("value") == leg.value:
-            continue
-        out.print(f"[bold]== {leg.kind} {leg.what} {leg.value}[/bold]")
-        if leg.kind == "playbook":
-            code = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
-                                   str(PROJECT_ROOT / "playbooks" / f"{leg.what}.yml")], env=ansible_env(),
-                                  check=False, preexec_fn=end_with_parent).returncode
-        elif leg.kind == "step":
-            code = _kt2("run", leg.what, *base, *(["--emergency-reason", emergency_reason] if emergency_reason else []))
-        elif leg.kind == "decide":
-            if not approve_as:
-                raise JourneyStopped(f"{leg.what} needs a decision: kt2 runbook approve -i {inventory} --domain "
-                                     f"{domain_id} --decision {leg.what} --value {leg.value} --by NAME --role "
-                                     f"{ROLE.get(leg.what, 'kt2_support')} --reason WHY; then run the journey again")
-            code = _kt2("runbook", "approve", *base, "--decision", leg.what, "--value", leg.value, "--by", approve_as,
-                        "--role", ROLE.get(leg.what, "kt2_support"), "--reason", "recorded by kt2 journey")
-        elif leg.kind == "read":
-            try:
-                _read_inboxes(inventory, domain)
-                code = 0
-            except (InventoryError, RemoteError) as exc:
-                raise JourneyStopped(f"reading the applications' inboxes: {exc}") from exc
-        else:
-            code = _kt2("comply", "-i", str(inventory), "--out", str(inventory / ".runbook" / "comply" / domain_id))
-        if code != 0:
-            raise JourneyStopped(f"{leg.what} failed (exit {code}); fix what it says and run the journey again")
+        elif leg.kind != "decide" or (state.decision(leg.what) or {}).get("value") != leg.value:
+            out.print(f"[bold]== {leg.kind} {leg.what} {leg.value}[/bold]")
+            code = _run_leg(leg, inventory, domain, approve_as, emergency_reason)
+            if code != 0:
+                raise JourneyStopped(f"{leg.what} failed (exit {code}); fix what it says and run the journey again")
+        if leg.kind == "step" and leg.what == stop_after:
+            out.print(f"\nStopped after {stop_after} as asked; run the journey again without --stop-after to go on.")
+            return
     work = inventory / ".runbook"
     out.print(f"\n{domain_id} is on KT 2.0. Where to look:\n"
               f"  audit trail        {work / 'audit.jsonl'} (kt2 audit verify / export)\n"

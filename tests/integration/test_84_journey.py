@@ -1,24 +1,70 @@
 """The README's one command for a domain's whole journey (`kt2 journey`), end to end on the lab, for a
 generated domain under live traffic until the stop: provision, appendix B, the trial migration on mgr2
 and its cleanup, part 1 of the runbook, the migration to prd2, the Q gate, opening production, cleanup S
-and the compliance report. Afterwards: counts and hash totals match, no welcome mail reached a migrated
-client, mgr2 holds nothing of the domain, KT 1.3 no longer serves it, the audit trail verifies."""
+and the compliance report. The journey pauses after S.4 so that each step is judged by its effect on the
+lab, not by the tool's word: counts and hash totals match, no welcome mail reached a migrated client and a
+new client gets one (Q.9), mgr2 holds nothing of the domain (S.1), the applications no longer send to KT 1.3
+(S.2), KT 1.3 refuses the domain's traffic while it still holds it (S.3), the archive opens and holds
+exactly what KT 1.3 held (S.4); then KT 1.3 no longer knows the domain (S.5) and the audit trail verifies."""
 
+import gzip
+import hashlib
+import io
 import json
+import tarfile
 import threading
 import time
 import uuid
 
+import pyrage
 import pytest
+from pyrage import x25519
 
 from kt2ops.migration.step import Target, remove_migrated
 from kt2ops.migration.totals import target_counts
 from tests.conftest import run
-from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, host_of, playbook
+from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, expected_in_scope, host_of, playbook
 
 DOMAIN, KT13_DOMAIN, SENDER = "jeugdzorg-delta", "JZDELTA", "delta-ecd"
-APPS = {"delta-portaal": ("welcome_mail", "sms_reminder"), "delta-ecd": ()}
+APPS = {"delta-portaal": ("welcome_mail", "sms_reminder"), "delta-ecd": ("welcome_mail",)}
 JOURNEY_STEPS = ("M.2", "P.2", "P.8", "Q", "Q.9", "Q.10", "S.1", "S.2", "S.3", "S.4", "S.5")
+
+
+def journey(inventory, *args):
+    return run(".venv/bin/kt2", "journey", "-i", str(inventory), "--domain", DOMAIN, "--approve-as", "Lab e2e test",
+               "--emergency-reason", "lab e2e test outside the production window", *args, check=False, timeout=3000)
+
+
+def ok(proc):
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
+    return proc
+
+
+def kt13_rows(lab):
+    """What KT 1.3 holds of the domain, read from its database: id and bundle per message, in order."""
+    sql = (f"SELECT json_build_object('id', id, 'bundle', bundle) FROM messages WHERE domain = '{KT13_DOMAIN}' "
+           "ORDER BY seq")
+    out = run("podman", "exec", host_of(lab, "kt13")["container"], "runuser", "-u", "postgres", "--", "psql", "-qtA",
+              "kt13", "-c", sql).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def open_archive(inventory):
+    """S.4's archive opened with age and tar directly (not the tool's reader): the encrypted package and each
+    file checked against the manifest; returns the archived messages."""
+    folder = inventory / ".runbook" / "archives" / DOMAIN
+    package = folder / f"S4-{KT13_DOMAIN}.tar.age"
+    manifest = json.loads((folder / f"S4-{KT13_DOMAIN}.manifest.json").read_text())
+    encrypted = package.read_bytes()
+    assert hashlib.sha256(encrypted).hexdigest() == manifest["encrypted"]["sha256"]
+    key = inventory / ".runbook" / "keys" / DOMAIN / "S4-archive.key"
+    identity = x25519.Identity.from_str(key.read_text().strip())
+    with tarfile.open(fileobj=io.BytesIO(pyrage.decrypt(encrypted, [identity]))) as tar:
+        files = {member.name: tar.extractfile(member).read() for member in tar.getmembers() if member.isfile()}
+    assert {entry["path"]: entry["sha256"] for entry in manifest["files"]} == {
+        name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    (log,) = files.values()
+    return [json.loads(line) for line in gzip.decompress(log).splitlines() if line.strip()]
 
 
 def target(lab, inventory, environment):
@@ -54,14 +100,12 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
     inventory = copy_lab_inventory(tmp_path / "lab")
     prd2, kt13 = host_of(secured, "prd2"), host_of(secured, "kt13")
     mails = {app: contract(prd2, 8070, f"/_contract/apps/{DOMAIN}/{app}/outbox")[1]["mails"] for app in APPS}
+    newcomer = None
     try:
         with LiveTraffic(secured) as traffic:
-            journey = run(".venv/bin/kt2", "journey", "-i", str(inventory), "--domain", DOMAIN, "--approve-as",
-                          "Lab e2e test", "--emergency-reason", "lab e2e test outside the production window",
-                          check=False, timeout=3000)
-        assert journey.returncode == 0, journey.stdout[-5000:] + journey.stderr[-3000:]
-        assert 201 in traffic.statuses and traffic.statuses[-1] in (503, 404)  # live until the stop
-        assert f"{DOMAIN} is on KT 2.0" in journey.stdout
+            paused = ok(journey(inventory, "--stop-after", "S.4"))
+        assert 201 in traffic.statuses and traffic.statuses[-1] == 503  # live until P.4 stopped it
+        assert "Stopped after S.4" in paused.stdout and "S.5" not in paused.stdout
 
         work = inventory / ".runbook" / "migration" / DOMAIN
         gate = json.loads((work / "prd2" / "q-gate.json").read_text())
@@ -70,8 +114,7 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
         assert hashes["source_hash_total"] == hashes["target_hash_total"]
         validation = json.loads((work / "prd2" / "validation.json").read_text())
         prd2_client = target(secured, inventory, "prd2").client(DOMAIN)
-        assert target_counts(prd2_client) == validation["in_scope"] and validation["in_scope"]["Patient"] > 300
-        prd2_client.close()
+        assert target_counts(prd2_client) == validation["in_scope"] == expected_in_scope(secured, DOMAIN, tmp_path)
         # Each application reaches only Tasks of its own origin: together they reach every migrated Task, as
         # each was published on behalf of the application that sent its care plan to KT 1.3.
         reached = 0
@@ -85,11 +128,46 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
 
         for app in APPS:  # no welcome mail (or any other) to a migrated client
             assert contract(prd2, 8070, f"/_contract/apps/{DOMAIN}/{app}/outbox")[1]["mails"] == mails[app]
+        # Q.9: every trigger P.6 switched off is on again on prd2 (on KT 1.3, being left, they stay off), and a
+        # client registered now gets its welcome mail.
+        for app, triggers in APPS.items():
+            assert contract(prd2, 8070, f"/_contract/apps/{DOMAIN}/{app}/triggers")[1] == dict.fromkeys(triggers, True)
+            assert contract(kt13, 8070, f"/_contract/apps/{DOMAIN}/{app}/triggers")[1] == dict.fromkeys(triggers,
+                                                                                                      False)
+        status, answer = contract(prd2, 8070, f"/_contract/apps/{DOMAIN}/delta-ecd/clients", "POST",
+                                  {"given": "Nieuw", "number": uuid.uuid4().hex})
+        assert status == 201 and answer["mails"] == 1, answer
+        newcomer = answer["patient"]
+        outbox = contract(prd2, 8070, f"/_contract/apps/{DOMAIN}/delta-ecd/outbox")[1]["mails"]
+        assert len(outbox) == len(mails["delta-ecd"]) + 1
+        # S.1: mgr2 holds nothing of the domain.
         mgr2_client = target(secured, inventory, "mgr2").client(DOMAIN)
         assert set(target_counts(mgr2_client).values()) == {0}
         mgr2_client.close()
+        # S.2: the applications no longer send to KT 1.3, and nothing waits there for them.
+        rows = kt13_rows(secured)
+        for app in APPS:
+            assert contract(kt13, 8070, f"/_contract/apps/{DOMAIN}/{app}/sending")[1] == {"enabled": False}
+            status, refused = contract(kt13, 8070, f"/_contract/apps/{DOMAIN}/{app}/clients", "POST", {})
+            assert status == 503 and "sending stopped" in str(refused)
+        depth = contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/depth")
+        assert depth[0] == 200 and (depth[1]["queued"], depth[1]["in_flight"]) == (0, 0)
+        # S.3: KT 1.3 still holds the domain but takes no message in and hands none out.
+        kt13_app = Kt13App(secured, SENDER, domain=KT13_DOMAIN)
+        inbound = kt13_app.post(f"Patient/after-s3-{uuid.uuid4().hex[:8]}")[1]
+        assert inbound.status_code == 503 and "inbound traffic" in inbound.text
+        processing = kt13_app.claim()
+        assert processing.status_code == 503 and "processing" in processing.text
+        assert kt13_rows(secured) == rows
+        # S.4: the archive opens, verifies against its manifest, and holds exactly what KT 1.3 holds.
+        archived = open_archive(inventory)
+        assert [{"id": m["id"], "bundle": m["bundle"]} for m in archived] == rows and len(rows) > 400
+
+        finished = ok(journey(inventory))
+        assert "S.4: done already" in finished.stdout and f"{DOMAIN} is on KT 2.0" in finished.stdout
+        # S.5: KT 1.3 no longer knows the domain.
         assert contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/depth")[0] == 404
-        assert Kt13App(secured, SENDER, domain=KT13_DOMAIN).post("Patient/late")[1].status_code == 404
+        assert kt13_app.post("Patient/late")[1].status_code == 404
         assert "chain intact" in run(".venv/bin/kt2", "audit", "verify", "-i", str(inventory)).stdout
         status = json.loads(run(".venv/bin/kt2", "runbook", "status", "-i", str(inventory), "--domain", DOMAIN,
                                 "--json").stdout)["steps"]
@@ -105,6 +183,8 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
         for environment in ("prd2", "mgr2"):
             fhir = target(secured, inventory, environment).client(DOMAIN)
             remove_migrated(fhir)
+            if newcomer and environment == "prd2":
+                fhir.call("DELETE", newcomer)
             fhir.close()
         contract(prd2, 8080, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"open": True})
         for app, triggers in APPS.items():
