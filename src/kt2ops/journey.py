@@ -21,6 +21,7 @@ from kt2ops.console import out
 from kt2ops.inventory.model import InventoryError, load_inventory
 from kt2ops.lifeline import end_with_parent
 from kt2ops.paths import LAB_INVENTORY, PROJECT_ROOT, ansible_env
+from kt2ops.provisioned import record_passed, unchanged_since_passed
 from kt2ops.runbook.context import RunbookError, load_domain
 from kt2ops.runbook.remote import Remote, RemoteError
 from kt2ops.runbook.state import audit_log, domain_state
@@ -52,6 +53,7 @@ JOURNEY = (
     Leg("comply", "compliance report"),
 )
 ROLE = {"O.10": "care_provider", "Q.8": "care_provider"}
+JOURNEY_PROVISIONING = tuple(leg.what for leg in JOURNEY if leg.kind == "playbook")
 
 
 class JourneyStopped(click.ClickException):
@@ -105,22 +107,30 @@ def _run_leg(leg: Leg, inventory: Path, domain: dict, approve_as: str | None, em
 @click.option("--emergency-reason", default="", help="Reason recorded for production steps outside a window.")
 @click.option("--stop-after", type=click.Choice([leg.what for leg in JOURNEY if leg.kind == "step"]), default=None,
               help="Stop once this step is done; run the journey again without it to go on.")
+@click.option("--reprovision", is_flag=True, help="Run site, provision and security even if nothing they read "
+              "changed since they last passed.")
 def journey(inventory: Path, domain_id: str, approve_as: str | None, emergency_reason: str,
-            stop_after: str | None) -> None:
+            stop_after: str | None, reprovision: bool) -> None:
     """Run DOMAIN's whole migration journey, skipping what is already done."""
     try:
         domain = load_domain(inventory, domain_id)
     except RunbookError as exc:
         raise click.UsageError(str(exc)) from exc
+    provisioned_at = None if reprovision else unchanged_since_passed(inventory)
     for leg in JOURNEY:
         state = domain_state(audit_log(inventory), domain_id)
         if (leg.kind == "step" and state.done(leg.what)) or (leg.until and state.done(leg.until)):
             out.print(f"[dim]{leg.what}: done already[/dim]")
+        elif leg.kind == "playbook" and provisioned_at:
+            out.print(f"[dim]{leg.what}: passed at {provisioned_at}, nothing it reads changed since "
+                      "(--reprovision runs it)[/dim]")
         elif leg.kind != "decide" or (state.decision(leg.what) or {}).get("value") != leg.value:
             out.print(f"[bold]== {leg.kind} {leg.what} {leg.value}[/bold]")
             code = _run_leg(leg, inventory, domain, approve_as, emergency_reason)
             if code != 0:
                 raise JourneyStopped(f"{leg.what} failed (exit {code}); fix what it says and run the journey again")
+            if leg.kind == "playbook" and leg.what == JOURNEY_PROVISIONING[-1]:
+                record_passed(inventory)
         if leg.kind == "step" and leg.what == stop_after:
             out.print(f"\nStopped after {stop_after} as asked; run the journey again without --stop-after to go on.")
             return

@@ -165,6 +165,7 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
 
         finished = ok(journey(inventory))
         assert "S.4: done already" in finished.stdout and f"{DOMAIN} is on KT 2.0" in finished.stdout
+        assert "site: passed at" in finished.stdout and "== playbook" not in finished.stdout  # nothing changed
         # S.5: KT 1.3 no longer knows the domain.
         assert contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/depth")[0] == 404
         assert kt13_app.post("Patient/late")[1].status_code == 404
