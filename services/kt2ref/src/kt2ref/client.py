@@ -26,7 +26,7 @@ class Kt2Client:
         self.algorithm = algorithm
         self.connect = f"https://{connect_host}" if connect_host else self.public
         self.http = httpx.Client(verify=ssl.create_default_context(cafile=ca_file), timeout=timeout)
-        self._token: str | None = None
+        self._token: tuple[str, float] | None = None  # the access token and when to renew it (monotonic)
 
     @property
     def token_url(self) -> str:
@@ -51,19 +51,27 @@ class Kt2Client:
             "client_assertion": self.assertion()})
 
     def token(self) -> str:
-        if self._token is None:
+        """The access token, renewed 30 s before it expires (a long-running application outlives many)."""
+        if self._token is None or time.monotonic() > self._token[1]:
             response = self.request_token()
             if response.status_code != 200:
                 raise PermissionError(f"token request for {self.client_id} refused: {response.text}")
-            self._token = response.json()["access_token"]
-        return self._token
+            body = response.json()
+            self._token = (body["access_token"], time.monotonic() + max(int(body.get("expires_in", 300)) - 30, 5))
+        return self._token[0]
 
     def fhir(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """A FHIR call relative to the domain's base (e.g. 'Patient?_summary=count'), with the token."""
-        headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/fhir+json",
-                   **kwargs.pop("headers", {})}
+        """A FHIR call relative to the domain's base (e.g. 'Patient?_summary=count'), with the token; a
+        token refused as expired (clocks differ) is renewed once."""
         base = f"/api/v1/{self.domain}/fhir/r4"
-        return self.request(method, f"{base}/{path}" if path else base, headers=headers, **kwargs)
+        extra = kwargs.pop("headers", {})
+        for renewed in (False, True):
+            headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/fhir+json", **extra}
+            response = self.request(method, f"{base}/{path}" if path else base, headers=headers, **kwargs)
+            if response.status_code != 401 or renewed:
+                return response
+            self._token = None
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         self.http.close()
