@@ -28,12 +28,18 @@ def _status(host, message_id):
     return next(m["status"] for m in _export(host, DOMAIN) if m["id"] == message_id)
 
 
-@pytest.mark.lab
-def test_post_claim_and_settle(provisioned):
-    sender, reader = Kt13(provisioned, SENDER), Kt13(provisioned, READER)
+def _one_message_posted(lab):
+    """The sender posts a message about a new patient: (sender, reader, patient, message id)."""
+    sender, reader = Kt13(lab, SENDER), Kt13(lab, READER)
     patient = f"Patient/test-{uuid.uuid4().hex[:8]}"
     message_id, posted = sender.post(patient)
     assert posted.status_code == 201, posted.text
+    return sender, reader, patient, message_id
+
+
+@pytest.mark.lab
+def test_post_claim_and_settle(provisioned):
+    sender, reader, patient, message_id = _one_message_posted(provisioned)
     assert sender.claim(patient).json()["total"] == 0  # a sender does not read its own messages
     claimed = reader.claim(patient).json()
     assert claimed["total"] == 1
@@ -47,10 +53,7 @@ def test_post_claim_and_settle(provisioned):
 
 @pytest.mark.lab
 def test_each_application_authenticates_and_acts_only_as_itself(provisioned):
-    sender, reader = Kt13(provisioned, SENDER), Kt13(provisioned, READER)
-    patient = f"Patient/test-{uuid.uuid4().hex[:8]}"
-    message_id, posted = sender.post(patient)
-    assert posted.status_code == 201, posted.text
+    sender, reader, patient, message_id = _one_message_posted(provisioned)
     # No credential, a wrong password, the credential of another domain's application: 401 with a Basic
     # challenge, and nothing taken in.
     intruder = f"Patient/intruder-{uuid.uuid4().hex[:8]}"
