@@ -168,19 +168,24 @@ CLOSED_TASK_STATUSES = {"completed", "cancelled", "failed"}
 EXPORT = "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())"
 
 
+def kt13_facts(lab: list[dict], kt13_domain: str, folder: Path) -> dict[str, dict]:
+    """What KT 1.3 holds of the domain now, per KT 1.3 link, read by Q.2's content reader from its export."""
+    from kt2ops.migration.content import source_facts
+
+    export = folder / f"{kt13_domain}-oracle.jsonl"
+    export.write_text(run("podman", "exec", host_of(lab, "kt13")["container"], "python3", "-c", EXPORT,
+                          f"http://127.0.0.1:8090/_contract/domains/{kt13_domain}/export").stdout)
+    return source_facts(export, kt13_domain)
+
+
 def expected_in_scope(lab: list[dict], domain: str, folder: Path) -> dict[str, int]:
     """What the domain file's scope leaves of the domain, counted from what KT 1.3 holds now, read by Q.2's
     content reader (not the migration's staging or mapping): every resource once; with K.1 open_only, a
     client whose activities are all closed is left out with its activities, related persons and care teams.
     The synthetic history starts in January 2026, within every K.2 period of the lab's domain files."""
-    from kt2ops.migration.content import source_facts
-
     document = yaml.safe_load((LAB_INVENTORY / "domains" / f"{domain}.yml").read_text())
     kt13_domain, open_only = document["kt13"]["domain"], document["migration"]["scope"]["dossiers"] == "open_only"
-    export = folder / f"{kt13_domain}-oracle.jsonl"
-    export.write_text(run("podman", "exec", host_of(lab, "kt13")["container"], "python3", "-c", EXPORT,
-                          f"http://127.0.0.1:8090/_contract/domains/{kt13_domain}/export").stdout)
-    facts = source_facts(export, kt13_domain)
+    facts = kt13_facts(lab, kt13_domain, folder)
     by_kind: dict[str, dict[str, dict]] = {}
     for link, fact in facts.items():
         by_kind.setdefault(link.split("/")[1], {})[link] = fact

@@ -24,6 +24,7 @@ from tests.integration.conftest import (
     expected_in_scope,
     host_of,
     kill_run_when,
+    kt13_facts,
     recap,
 )
 
@@ -185,6 +186,58 @@ def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped
     content = _content_check(work)
     assert not content["met"] and content["figures"]["differences"] == [
         f"Patient {mark}: birthDate: KT 1.3 {patient.get('birthDate')!r}, KT 2.0 '1999-09-09'"]
+
+
+# Loaded by every Python process of the run it is put in reach of (PYTHONPATH): the migration's mapping with
+# birthDate no longer copied, as a careless change to mapping.py would do.
+DROP_BIRTH_DATE = ("import kt2ops.migration.mapping as mapping\n"
+                   "mapping.COPIED['Patient'] = tuple(e for e in mapping.COPIED['Patient'] if e != 'birthDate')\n")
+
+
+def migrate_afresh(secured, inventory, env=None):
+    """Remove what P.8 migrated and its checkpoint, then run P.8 again (with the given environment)."""
+    client = prd2_client(secured, inventory)
+    remove_migrated(client)
+    client.close()
+    (inventory / ".runbook" / "migration" / DOMAIN / "prd2" / "checkpoint.sqlite").unlink()
+    return ok(run(".venv/bin/kt2", "run", "P.8", "--domain", DOMAIN, "-i", str(inventory), check=False,
+                  timeout=900, env=env))
+
+
+@pytest.mark.lab
+def test_a_mapping_that_drops_a_field_fails_q2_naming_resource_and_element(secured, stopped, tmp_path):
+    work = stopped / ".runbook" / "migration" / DOMAIN / "prd2"
+    facts = kt13_facts(secured, KT13_DOMAIN, tmp_path)  # what KT 1.3 states, not what the target holds now
+    dated = sorted(m for m in map(mark_of, migrated_patients(secured, stopped)) if facts[m]["birthDate"])
+    (tmp_path / "sitecustomize.py").write_text(DROP_BIRTH_DATE)
+    try:
+        migrate_afresh(secured, stopped, env={"PYTHONPATH": str(tmp_path)})
+        assert not [p for p in migrated_patients(secured, stopped) if "birthDate" in p]  # the mutation took effect
+        failed = step(stopped, "Q")
+        said = " ".join(failed.stdout.split())
+        # The mapping's own hash totals agree with themselves; the content check, from the KT 1.3 messages,
+        # does not, and names each Patient and the element.
+        assert failed.returncode != 0 and "Q.2 hash totals of the migrated content: met" in said
+        figures = _content_check(work)["figures"]
+        assert figures["differing"] == len(dated) > 20 and len(figures["differences"]) == 20  # the first listed
+        named = {d.partition(": birthDate: KT 1.3 ")[0] for d in figures["differences"]}
+        assert named <= {f"Patient {m}" for m in dated} and len(named) == 20
+        assert all(d.endswith(", KT 2.0 None") for d in figures["differences"])
+    finally:
+        migrate_afresh(secured, stopped)
+    assert ok(step(stopped, "Q")).returncode == 0
+
+
+def mark_of(resource):
+    return next(i["value"] for i in resource["identifier"] if i["system"] == MIGRATION_SYSTEM)
+
+
+def migrated_patients(secured, inventory):
+    client = prd2_client(secured, inventory)
+    try:
+        return list(client.search_all("Patient", identifier=f"{MIGRATION_SYSTEM}|"))
+    finally:
+        client.close()
 
 
 def _content_check(work):

@@ -117,18 +117,20 @@ def target_facts(client: FhirClient) -> Iterator[tuple[str, str, Facts]]:
 
 
 def differences(source: dict[str, Facts], target: Iterator[tuple[str, str, Facts]],
-                limit: int = 20) -> tuple[int, list[str]]:
-    """How many target resources were compared, and the differences (at most `limit`), each naming the
-    resource and the element with both values."""
-    compared, found = 0, []
+                limit: int = 20) -> tuple[int, int, list[str]]:
+    """How many target resources were compared, how many of them differ, and the differences of the first
+    `limit` that do, each naming the resource and the element with both values."""
+    compared, differing, found = 0, 0, []
     for kind, link, facts in target:
         compared += 1
         stated = source.get(link)
         if stated is None:
-            found.append(f"{kind} {link}: not in the KT 1.3 export")
+            mine = [f"{kind} {link}: not in the KT 1.3 export"]
         else:
-            found.extend(f"{kind} {link}: {element}: KT 1.3 {stated.get(element)!r}, KT 2.0 {value!r}"
-                         for element, value in facts.items() if stated.get(element) != value)
-        if len(found) >= limit:
-            return compared, found[:limit]
-    return compared, found
+            mine = [f"{kind} {link}: {element}: KT 1.3 {stated.get(element)!r}, KT 2.0 {value!r}"
+                    for element, value in facts.items() if stated.get(element) != value]
+        if mine:
+            differing += 1
+            if differing <= limit:
+                found.extend(mine)
+    return compared, differing, found

@@ -270,9 +270,11 @@ def content_check(work: Path, client: FhirClient, migrated: int) -> Check:
     facts = work / "source-facts.json"
     if not facts.exists():
         return Check("Q.2", title, False, {"missing": f"{facts}: run P.8 again (written from the export)"})
-    compared, found = content_differences(json.loads(facts.read_text()), target_facts(client))
-    return Check("Q.2", title, compared == migrated and not found,
-                 {"compared": compared, "migrated": migrated, **({"differences": found} if found else {})})
+    compared, differing, found = content_differences(json.loads(facts.read_text()), target_facts(client))
+    # Every resource is compared; the first differing ones are listed (a broken mapping differs everywhere).
+    return Check("Q.2", title, compared == migrated and not differing,
+                 {"compared": compared, "migrated": migrated,
+                  **({"differing": differing, "differences": found} if differing else {})})
 
 
 def throttled(report: Callable[[str], None], every: float = 2.0) -> Progress:
