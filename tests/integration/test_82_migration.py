@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from kt2ops.migration.mapping import MIGRATION_SYSTEM
+from kt2ops.migration.mapping import migrated, migration_mark, migration_system
 from kt2ops.migration.stage import TYPES_IN_ORDER
 from kt2ops.migration.step import Target, remove_migrated
 from kt2ops.migration.totals import target_counts
@@ -153,9 +153,10 @@ def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped
     client = prd2_client(secured, stopped)
     counts = target_counts(client)
     assert counts == validation["in_scope"]
-    for kind in TYPES_IN_ORDER:  # no duplicates: every KT 1.3 reference once
-        marks = [i["value"] for r in client.search_all(kind, identifier=f"{MIGRATION_SYSTEM}|")
-                 for i in r["identifier"] if i["system"] == MIGRATION_SYSTEM]
+    for kind in TYPES_IN_ORDER:  # no duplicates: every KT 1.3 reference once, as the migration guide writes it
+        guide = {"use": "temp", "system": migration_system(kind)}
+        marks = [i["value"] for r in client.search_all(kind, identifier=migrated(kind))
+                 for i in r["identifier"] if i == {**guide, "value": i["value"]}]
         assert len(marks) == len(set(marks)) == counts[kind]
     assert "P.8 Task:" in done.stdout  # progress lines
 
@@ -174,8 +175,8 @@ def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped
     assert runs == ["failed", "interrupted", "interrupted", "ok", "ok"]
 
     # A value changed on the target after the migration: the hash totals differ and name the resource.
-    patient = next(client.search_all("Patient", identifier=f"{MIGRATION_SYSTEM}|"))
-    mark = next(i["value"] for i in patient["identifier"] if i["system"] == MIGRATION_SYSTEM)
+    patient = next(client.search_all("Patient", identifier=migrated("Patient")))
+    mark = migration_mark(patient)
     changed = client.call("PUT", f"Patient/{patient['id']}", json={**patient, "birthDate": "1999-09-09"},
                           headers={"If-Match": f'W/"{patient["meta"]["versionId"]}"'})
     assert changed.status_code == 200, changed.text
@@ -208,7 +209,7 @@ def migrate_afresh(secured, inventory, env=None):
 def test_a_mapping_that_drops_a_field_fails_q2_naming_resource_and_element(secured, stopped, tmp_path):
     work = stopped / ".runbook" / "migration" / DOMAIN / "prd2"
     facts = kt13_facts(secured, KT13_DOMAIN, tmp_path)  # what KT 1.3 states, not what the target holds now
-    dated = sorted(m for m in map(mark_of, migrated_patients(secured, stopped)) if facts[m]["birthDate"])
+    dated = sorted(m for m in map(migration_mark, migrated_patients(secured, stopped)) if facts[m]["birthDate"])
     (tmp_path / "sitecustomize.py").write_text(DROP_BIRTH_DATE)
     try:
         migrate_afresh(secured, stopped, env={"PYTHONPATH": str(tmp_path)})
@@ -228,14 +229,10 @@ def test_a_mapping_that_drops_a_field_fails_q2_naming_resource_and_element(secur
     assert ok(step(stopped, "Q")).returncode == 0
 
 
-def mark_of(resource):
-    return next(i["value"] for i in resource["identifier"] if i["system"] == MIGRATION_SYSTEM)
-
-
 def migrated_patients(secured, inventory):
     client = prd2_client(secured, inventory)
     try:
-        return list(client.search_all("Patient", identifier=f"{MIGRATION_SYSTEM}|"))
+        return list(client.search_all("Patient", identifier=migrated("Patient")))
     finally:
         client.close()
 

@@ -88,7 +88,8 @@ def test_a_mapping_that_alters_a_task_status_is_named(export, tmp_path, monkeypa
 def test_a_resource_the_export_never_held_is_named(export, tmp_path):
     target = _target(export, tmp_path)
     stray = {**target.resources["Practitioner"][0], "id": "srv-x",
-             "identifier": [{"system": mapping.MIGRATION_SYSTEM, "value": f"{KT13}/Practitioner/x"}]}
+             "identifier": [{"use": "temp", "system": mapping.migration_system("Practitioner"),
+                             "value": f"{KT13}/Practitioner/x"}]}
     target.resources["Practitioner"].append(stray)
     _, _, found = differences(source_facts(export, KT13), target_facts(target))
     assert found == [f"Practitioner {KT13}/Practitioner/x: not in the KT 1.3 export"]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kt2ops.migration.mapping import MIGRATION_SYSTEM, to_fhir
+from kt2ops.migration.mapping import to_fhir
 from kt2ops.migration.stage import Staging
 from kt2ops.migration.step import ValidationFailed, validate
 from kt2ops.migration.totals import source_totals
@@ -197,7 +197,8 @@ def test_mapping_follows_the_migration_guide(tmp_path):
     assert resource["status"] == "ready" and resource["intent"] == "plan"
     assert resource["for"] == resource["owner"] == {"reference": "Patient/new-p1"}
     assert resource["requester"] == {"reference": "Practitioner/new-pr1"}
-    assert {"system": MIGRATION_SYSTEM, "value": "TEST/CarePlanActivity/a1"} in resource["identifier"]
+    assert {"use": "temp", "system": "http://koppeltaal.nl/migration/identifier/CarePlanActivity",
+            "value": "TEST/CarePlanActivity/a1"} in resource["identifier"]  # the migration guide's identifier
     assert {"url": "http://koppeltaal.nl/fhir/StructureDefinition/resource-origin",
             "valueReference": {"reference": "Device/ecd"}} in resource["extension"]
     statuses = {r["source_id"]: to_fhir("ActivityDefinition", r, "TEST", str, None, None)["status"]

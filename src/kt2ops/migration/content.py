@@ -20,7 +20,8 @@ from kt2ops.migration.source import EVENT_RESOURCE, ExportLineError, read_export
 # The migration guide's vocabulary where KT 1.3 and KT 2.0 name a fact differently.
 TASK_STATUS = {"Available": "ready", "Planned": "requested", "InProgress": "in-progress", "OnHold": "on-hold",
                "Completed": "completed", "Cancelled": "cancelled", "Expired": "failed"}
-MIGRATION_IDENTIFIER = "urn:kt2ops:kt13-reference"  # the guide's temporary identifier (see DOMAIN.md)
+# The guide's temporary identifier (DOMAIN.md): a system per KT 1.3 type under this base, use temp.
+MIGRATION_IDENTIFIER = "http://koppeltaal.nl/migration/identifier/"
 INSTANTIATES = "http://koppeltaal.nl/fhir/StructureDefinition/instantiates"
 KINDS = ("Practitioner", "Patient", "RelatedPerson", "CareTeam", "ActivityDefinition", "Task")
 
@@ -38,7 +39,7 @@ def _names(resource: dict[str, Any]) -> list[str]:
 
 def _identifiers(resource: dict[str, Any]) -> list[str]:
     return sorted(f"{i.get('system')}|{i.get('value')}" for i in resource.get("identifier", [])
-                  if i.get("system") != MIGRATION_IDENTIFIER)
+                  if not str(i.get("system", "")).startswith(MIGRATION_IDENTIFIER))
 
 
 def _person(resource: dict[str, Any]) -> Facts:
@@ -110,8 +111,9 @@ def target_facts(client: FhirClient) -> Iterator[tuple[str, str, Facts]]:
     """(kind, KT 1.3 link, facts) of every migrated resource on the target, in reference order."""
     links: dict[str, str] = {}
     for kind in KINDS:
-        for resource in client.search_all(kind, identifier=f"{MIGRATION_IDENTIFIER}|"):
-            link = next(i["value"] for i in resource["identifier"] if i.get("system") == MIGRATION_IDENTIFIER)
+        system = MIGRATION_IDENTIFIER + ("CarePlanActivity" if kind == "Task" else kind)
+        for resource in client.search_all(kind, identifier=f"{system}|"):
+            link = next(i["value"] for i in resource["identifier"] if i.get("system") == system)
             links[f"{kind}/{resource['id']}"] = link
             yield kind, link, _target_facts(kind, resource, links)
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from kt2ops.migration.checks import ACTIVITY_STATUS
 
-MIGRATION_SYSTEM = "urn:kt2ops:kt13-reference"
+# The migration guide's temporary identifier: use temp, a system per type, the KT 1.3 link as value.
+MIGRATION_SYSTEM_BASE = "http://koppeltaal.nl/migration/identifier/"
 RESOURCE_ORIGIN = "http://koppeltaal.nl/fhir/StructureDefinition/resource-origin"
 INSTANTIATES = "http://koppeltaal.nl/fhir/StructureDefinition/instantiates"
 COPIED = {  # elements taken over as they are, per type
@@ -28,8 +29,23 @@ class Unresolved(LookupError):
     """A referenced resource was not migrated (it failed), so this one cannot be either."""
 
 
+def kt13_type(kind: str) -> str:
+    """The KT 1.3 type a KT 2.0 type was migrated from (a Task was a care plan activity)."""
+    return "CarePlanActivity" if kind == "Task" else kind
+
+
 def kt13_reference(kt13_domain: str, kind: str, source_id: str) -> str:
-    return f"{kt13_domain}/{'CarePlanActivity' if kind == 'Task' else kind}/{source_id}"
+    return f"{kt13_domain}/{kt13_type(kind)}/{source_id}"
+
+
+def migration_system(kind: str) -> str:
+    """The guide's identifier system of a migrated resource of this KT 2.0 type."""
+    return MIGRATION_SYSTEM_BASE + kt13_type(kind)
+
+
+def migrated(kind: str, mark: str = "") -> str:
+    """The identifier search for one migrated resource (by its mark) or, without, for all of the type."""
+    return f"{migration_system(kind)}|{mark}"
 
 
 # Resolves (type, KT 1.3 id) to the reference to use: the server's id on a target, or a stable key when
@@ -47,7 +63,8 @@ def _ref(refer: Refer, reference: str | None) -> dict[str, str] | None:
 def to_fhir(kind: str, row: sqlite3.Row, kt13_domain: str, refer: Refer, organization: str | None,
             origin: str | None) -> dict[str, Any]:
     """The R4 resource for a staged row (a resource, or an activity for a Task)."""
-    mark = {"system": MIGRATION_SYSTEM, "value": kt13_reference(kt13_domain, kind, row["source_id"])}
+    mark = {"use": "temp", "system": migration_system(kind),
+            "value": kt13_reference(kt13_domain, kind, row["source_id"])}
     if kind == "Task":
         patient = {"reference": refer("Patient", row["patient"])}
         resource: dict[str, Any] = {
@@ -85,4 +102,5 @@ def to_fhir(kind: str, row: sqlite3.Row, kt13_domain: str, refer: Refer, organiz
 
 def migration_mark(resource: dict[str, Any]) -> str | None:
     """The KT 1.3 reference a migrated resource carries (None for anything else)."""
-    return next((i["value"] for i in resource.get("identifier", []) if i.get("system") == MIGRATION_SYSTEM), None)
+    return next((i["value"] for i in resource.get("identifier", [])
+                 if str(i.get("system", "")).startswith(MIGRATION_SYSTEM_BASE)), None)

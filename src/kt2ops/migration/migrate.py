@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kt2ops.migration.client import FhirClient, FhirError, diagnostics
-from kt2ops.migration.mapping import MIGRATION_SYSTEM, Unresolved, kt13_reference, to_fhir
+from kt2ops.migration.mapping import Unresolved, kt13_reference, migrated, to_fhir
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging
 
 APPLICATION_SYSTEM = "urn:kt2ops:application"
@@ -131,7 +131,7 @@ class Migration:
         mark = kt13_reference(self.kt13_domain, kind, row["source_id"])
         resource = to_fhir(kind, row, self.kt13_domain, self.refer, self.organization, self.devices.get(row["sender"]))
         return {"resource": resource, "request": {"method": "POST", "url": kind,
-                                                  "ifNoneExist": f"identifier={MIGRATION_SYSTEM}|{mark}"}}
+                                                  "ifNoneExist": f"identifier={migrated(kind, mark)}"}}
 
     def _publish(self, kind: str, rows: list[sqlite3.Row]) -> int:
         """Send one Bundle; on refusal split it to find the refused resources. Returns Bundles sent."""

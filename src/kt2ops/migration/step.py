@@ -20,7 +20,7 @@ from kt2ops.migration.capacity import judge_capacity
 from kt2ops.migration.client import FhirClient, FhirError
 from kt2ops.migration.content import differences as content_differences
 from kt2ops.migration.content import source_facts, target_facts
-from kt2ops.migration.mapping import MIGRATION_SYSTEM, kt13_reference
+from kt2ops.migration.mapping import kt13_reference, migrated
 from kt2ops.migration.migrate import MIGRATION_APP_ID, Checkpoint, Migration, Progress, Result
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging
 from kt2ops.migration.totals import Totals, source_totals, target_counts, target_totals
@@ -197,7 +197,7 @@ def capacity_request(client: FhirClient, marks: dict[str, dict[str, str]]) -> Ca
     def request(index: int) -> int:
         kind = kinds[index % len(kinds)]
         mark = searched[kind][index // len(kinds) % len(searched[kind])]
-        return client.call("GET", kind, params={"identifier": f"{MIGRATION_SYSTEM}|{mark}"}).status_code
+        return client.call("GET", kind, params={"identifier": migrated(kind, mark)}).status_code
 
     return request
 
@@ -208,7 +208,7 @@ def smoke(client: FhirClient, task_marks: list[str]) -> Check:
     problems: list[str] = []
     read = 0
     for mark in task_marks:
-        found = client.call("GET", "Task", params={"identifier": f"{MIGRATION_SYSTEM}|{mark}"})
+        found = client.call("GET", "Task", params={"identifier": migrated("Task", mark)})
         entries = found.json().get("entry", []) if found.status_code == 200 else []
         if len(entries) != 1:
             problems.append(f"Task {mark}: {len(entries)} found (HTTP {found.status_code})")
@@ -325,7 +325,7 @@ def remove_migrated(client: FhirClient, batch_size: int = 200) -> dict[str, int]
     removed: dict[str, int] = {}
     for kind in reversed(TYPES_IN_ORDER):
         # Collect the ids first: deleting while paging would shift the pages.
-        ids = [r["id"] for r in client.search_all(kind, identifier=f"{MIGRATION_SYSTEM}|")]
+        ids = [r["id"] for r in client.search_all(kind, identifier=migrated(kind))]
         for start in range(0, len(ids), batch_size):
             response = client.transaction([{"request": {"method": "DELETE", "url": f"{kind}/{i}"}}
                                            for i in ids[start:start + batch_size]])

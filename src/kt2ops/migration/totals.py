@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kt2ops.migration.client import FhirClient
-from kt2ops.migration.mapping import MIGRATION_SYSTEM, kt13_reference, migration_mark, to_fhir
+from kt2ops.migration.mapping import kt13_reference, migrated, migration_mark, to_fhir
 from kt2ops.migration.migrate import APPLICATION_SYSTEM, MIGRATION_APP_ID
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging
 
@@ -105,7 +105,7 @@ def target_totals(client: FhirClient) -> Totals:
     keys.update({f"Organization/{o['id']}": ORGANIZATION_KEY for o in client.search_all("Organization")})
     totals = Totals()
     for kind in TYPES_IN_ORDER:
-        for resource in client.search_all(kind, identifier=f"{MIGRATION_SYSTEM}|"):
+        for resource in client.search_all(kind, identifier=migrated(kind)):
             mark = migration_mark(resource)
             keys[f"{kind}/{resource['id']}"] = mark
             totals.add(kind, mark, resource_hash(_rekey(resource, keys)))
@@ -114,4 +114,4 @@ def target_totals(client: FhirClient) -> Totals:
 
 def target_counts(client: FhirClient) -> dict[str, int]:
     """Counts of migrated resources per type with FHIR `_summary=count` (works on any FHIR R4 server)."""
-    return {kind: client.count(kind, identifier=f"{MIGRATION_SYSTEM}|") for kind in TYPES_IN_ORDER}
+    return {kind: client.count(kind, identifier=migrated(kind)) for kind in TYPES_IN_ORDER}
