@@ -88,6 +88,18 @@ def contract(host: dict, port: int, path: str, method: str = "GET", body: object
         return int(status), text
 
 
+def ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    """A command that must have succeeded; otherwise the end of what it said."""
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
+    return proc
+
+
+def kt13_sql(lab: list[dict], sql: str) -> str:
+    """A statement on the KT 1.3 server's database, as its postgres user; the rows unaligned."""
+    return run("podman", "exec", host_of(lab, "kt13")["container"], "runuser", "-u", "postgres", "--", "psql",
+               "-qtA", "kt13", "-c", sql).stdout.strip()
+
+
 def kt2_client(lab: list[dict], environment: str, domain: str, app: str, key_environment: str | None = None):
     """An application of `domain` talking to `environment`, signing with its key of `key_environment`."""
     from kt2ref.client import Kt2Client
@@ -165,16 +177,14 @@ def copy_lab_inventory(target):
 
 # KT 1.3's closing statuses as the migration guide maps them (Completed, Cancelled, Expired).
 CLOSED_TASK_STATUSES = {"completed", "cancelled", "failed"}
-EXPORT = "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())"
-
-
 def kt13_facts(lab: list[dict], kt13_domain: str, folder: Path) -> dict[str, dict]:
     """What KT 1.3 holds of the domain now, per KT 1.3 link, read by Q.2's content reader from its export."""
     from kt2ops.migration.content import source_facts
 
+    status, lines = contract(host_of(lab, "kt13"), 8090, f"/_contract/domains/{kt13_domain}/export")
+    assert status == 200, lines
     export = folder / f"{kt13_domain}-oracle.jsonl"
-    export.write_text(run("podman", "exec", host_of(lab, "kt13")["container"], "python3", "-c", EXPORT,
-                          f"http://127.0.0.1:8090/_contract/domains/{kt13_domain}/export").stdout)
+    export.write_text(lines if isinstance(lines, str) else json.dumps(lines) + "\n")  # one line parses as JSON
     return source_facts(export, kt13_domain)
 
 

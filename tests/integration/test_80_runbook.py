@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from tests.conftest import run
-from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, host_of, kill_run_when
+from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, host_of, kill_run_when, ok
 
 DOMAIN, KT13_DOMAIN = "ggz-noorderlicht", "NOORDERLICHT"
 SENDER, READER = "noorderlicht-ecd", "mindfit-module"
@@ -30,10 +30,6 @@ def kt2(inventory, *args, check=False):
 def step(inventory, name, *args):
     return kt2(inventory, "run", name, "--domain", DOMAIN, *args)
 
-
-def ok(proc):
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    return proc
 
 
 class Traffic:

@@ -25,6 +25,8 @@ from tests.integration.conftest import (
     host_of,
     kill_run_when,
     kt13_facts,
+    kt13_sql,
+    ok,
     recap,
 )
 
@@ -37,18 +39,9 @@ def kt2(inventory, *args):
     return run(".venv/bin/kt2", *args, "-i", str(inventory), check=False, timeout=900)
 
 
-def ok(proc):
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    return proc
-
 
 def step(inventory, name, *args):
     return kt2(inventory, "run", name, "--domain", DOMAIN, *args)
-
-
-def psql(lab, sql):
-    return run("podman", "exec", host_of(lab, "kt13")["container"], "runuser", "-u", "postgres", "--", "psql",
-               "-qtA", "kt13", "-c", sql).stdout.strip()
 
 
 def prd2_client(lab, inventory):
@@ -116,13 +109,13 @@ def test_a_blocking_finding_imports_nothing(secured, stopped):
                       "event": {"code": "CreateOrUpdateCarePlan"}}},
         {"resource": {"resourceType": "CarePlan", "id": "careplan-ghost", "patient": {"reference": "Patient/ghost"},
                       "activity": []}}]}
-    psql(secured, "INSERT INTO messages (domain, id, event, sender, status, received, bundle) VALUES "
+    kt13_sql(secured, "INSERT INTO messages (domain, id, event, sender, status, received, bundle) VALUES "
                   f"('{KT13_DOMAIN}', '{ghost}', 'CreateOrUpdateCarePlan', 'noorderlicht-ecd', 'Success', now(), "
                   f"'{json.dumps(bundle)}')")
     try:
         refused = step(stopped, "P.8")
     finally:
-        psql(secured, f"DELETE FROM messages WHERE id = '{ghost}'")
+        kt13_sql(secured, f"DELETE FROM messages WHERE id = '{ghost}'")
     said = " ".join(refused.stdout.split())
     assert refused.returncode != 0 and "1 blocking finding(s)" in said and "nothing imported" in said
     work = stopped / ".runbook" / "migration" / DOMAIN / "prd2"
@@ -293,7 +286,7 @@ def decide(inventory, decision, value, role="care_provider"):
 
 
 def kt13_rows(lab):
-    return int(psql(lab, f"SELECT count(*) FROM messages WHERE domain = '{KT13_DOMAIN}'"))
+    return int(kt13_sql(lab, f"SELECT count(*) FROM messages WHERE domain = '{KT13_DOMAIN}'"))
 
 
 @pytest.mark.lab
@@ -312,7 +305,7 @@ def test_no_go_rolls_back_to_kt13_with_identical_data(secured, stopped):
     refused = step(stopped, "Q.9")
     assert refused.returncode != 0 and "Q.9 needs Q.7" in " ".join(refused.stdout.split())
     # KT 1.3 lost data after the backup (an operator's mistake): R must bring it back from P.2.
-    psql(secured, f"DELETE FROM messages WHERE domain = '{KT13_DOMAIN}' AND seq IN (SELECT seq FROM messages "
+    kt13_sql(secured, f"DELETE FROM messages WHERE domain = '{KT13_DOMAIN}' AND seq IN (SELECT seq FROM messages "
                   f"WHERE domain = '{KT13_DOMAIN}' ORDER BY seq DESC LIMIT 25)")
     assert kt13_rows(secured) == rows - 25
     ok(step(stopped, "R"))

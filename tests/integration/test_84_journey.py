@@ -23,7 +23,16 @@ from pyrage import x25519
 from kt2ops.migration.step import Target, remove_migrated
 from kt2ops.migration.totals import target_counts
 from tests.conftest import run
-from tests.integration.conftest import Kt13App, contract, copy_lab_inventory, expected_in_scope, host_of, playbook
+from tests.integration.conftest import (
+    Kt13App,
+    contract,
+    copy_lab_inventory,
+    expected_in_scope,
+    host_of,
+    kt13_sql,
+    ok,
+    playbook,
+)
 
 DOMAIN, KT13_DOMAIN, SENDER = "jeugdzorg-delta", "JZDELTA", "delta-ecd"
 APPS = {"delta-portaal": ("welcome_mail", "sms_reminder"), "delta-ecd": ("welcome_mail",)}
@@ -35,18 +44,12 @@ def journey(inventory, *args):
                "--emergency-reason", "lab e2e test outside the production window", *args, check=False, timeout=3000)
 
 
-def ok(proc):
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
-    return proc
-
 
 def kt13_rows(lab):
     """What KT 1.3 holds of the domain, read from its database: id and bundle per message, in order."""
     sql = (f"SELECT json_build_object('id', id, 'bundle', bundle) FROM messages WHERE domain = '{KT13_DOMAIN}' "
            "ORDER BY seq")
-    out = run("podman", "exec", host_of(lab, "kt13")["container"], "runuser", "-u", "postgres", "--", "psql", "-qtA",
-              "kt13", "-c", sql).stdout
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
+    return [json.loads(line) for line in kt13_sql(lab, sql).splitlines() if line.strip()]
 
 
 def open_archive(inventory):
