@@ -1,19 +1,19 @@
-"""KT 2.0 reference resource service: FHIR R4 REST per domain, SMART backend-services tokens, and the
-contract (health, domains, traffic, counts and hash totals) on /_contract, which nginx does not expose."""
+"""KT 2.0 reference resource service: FHIR R4 REST per domain for the tokens of the authentication service,
+and the contract (health, domains, traffic, counts and hash totals) on /_contract, which nginx does not expose."""
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 from psycopg import AsyncConnection
-from psycopg.errors import UniqueViolation
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from kt2ref import __version__
+from kt2ref import __version__, smart
 from kt2ref.common import (
     FHIR_JSON,
     BadRequest,
@@ -26,7 +26,7 @@ from kt2ref.common import (
     load_config,
 )
 from kt2ref.resource_service import domains, fhir, store
-from kt2ref.resource_service.auth import Grant, TokenError, issue_token, token_secret
+from kt2ref.resource_service.auth import Grant, TokenVerifier
 
 MAX_PAGE = 1000
 
@@ -44,27 +44,31 @@ def version_headers(base: str, resource: dict[str, Any]) -> dict[str, str]:
 class ResourceService:
     def __init__(self, config: dict[str, Any]) -> None:
         self.public_base_url = config["public_base_url"].rstrip("/")
-        self.secret = token_secret(config["state_dir"])
+        self.verifier = TokenVerifier(config["jwks_endpoint"], self.public_base_url)
 
     def base(self, domain: str) -> str:
         return f"{self.public_base_url}/api/v1/{domain}/fhir/r4"
-
-    def token_url(self, domain: str) -> str:
-        return f"{self.public_base_url}/api/v1/{domain}/oauth2/token"
 
     # --- FHIR API -----------------------------------------------------------------------------------
 
     async def fhir(self, request: Request,
                    handler: Callable[[AsyncConnection, Grant, str], Awaitable[Response]]) -> Response:
-        """Common frame of every FHIR call: the domain's own transaction, open traffic, a valid token."""
+        """Common frame of every FHIR call: the domain's own transaction, a valid token of an application whose
+        Device is there (a withdrawn application's tokens stop at once), open traffic."""
         domain = request.path_params["domain"]
+        grant = await self.verifier.grant(request.headers.get("authorization"), domain)
         async with store.tenant(request.app.state.pool, domain) as conn:
             row = await domains.current(conn, domain)
             if row is None:
                 raise BadRequest(f"unknown domain {domain!r}", 404, "not-found")
-            grant = Grant.from_header(request.headers.get("authorization"), domain, self.secret)
+            device = await store.fetch(conn, "Device", grant.client_id)
+            if device is None or device["deleted"]:
+                raise BadRequest(f"{grant.device} is not an application of domain {domain} (withdrawn or never "
+                                 "approved)", 401, "login")
+            application = row["config"]["applications"].get(grant.client_id, {})
+            grant = replace(grant, migration=bool(application.get("migration")))
             # A closed domain (being migrated, not yet opened: runbook P.8 .. Q.10) serves the migration only.
-            if not row["traffic_open"] and grant.kind != "migration":
+            if not row["traffic_open"] and not grant.migration:
                 raise BadRequest(f"domain {domain} is closed for traffic", 503, "transient")
             return await handler(conn, grant, domain)
 
@@ -143,8 +147,8 @@ class ResourceService:
         async def handler(conn: AsyncConnection, grant: Grant, domain: str) -> Response:
             reach = grant.reach(resource_type, "s")
             own_conditions, own_args = conditions, args
-            if reach != "all":
-                own_conditions, own_args = [*conditions, "origin = %s"], [*args, reach]
+            if reach is not None:
+                own_conditions, own_args = [*conditions, "origin = ANY(%s)"], [*args, list(reach)]
             total, found = await store.search(conn, resource_type, own_conditions, own_args,
                                               summary == "count", limit, offset)
             bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total}
@@ -221,9 +225,9 @@ class ResourceService:
 
     async def _insert(self, conn: AsyncConnection, domain: str, grant: Grant, body: dict[str, Any],
                       resource_id: str | None = None) -> dict[str, Any]:
-        origin = f"Device/{grant.device}"
+        origin = grant.device
         requested = fhir.origin_of(body)
-        if grant.kind == "migration" and requested:
+        if grant.migration and requested:
             # The migration publishes on behalf of the application that sent the data to KT 1.3, so that
             # application keeps reaching its own resources; it must be a Device of this domain.
             device = await store.fetch(conn, "Device", requested.removeprefix("Device/"))
@@ -241,7 +245,7 @@ class ResourceService:
             raise BadRequest(f"{resource_type}/{resource_id} does not exist", 404, "not-found")
         if row["deleted"]:
             raise BadRequest(f"{resource_type}/{resource_id} was deleted", 410, "deleted")
-        if reach != "all" and row["origin"] != reach:
+        if reach is not None and row["origin"] not in reach:
             raise BadRequest(f"{resource_type}/{resource_id} was not created by {grant.client_id}; its role only "
                              f"reaches its own {resource_type} resources", 403, "forbidden")
         return row
@@ -257,34 +261,12 @@ class ResourceService:
 
     # --- SMART ---------------------------------------------------------------------------------------
 
-    async def token(self, request: Request) -> Response:
-        domain = request.path_params["domain"]
-        form = {k: str(v) for k, v in (await request.form()).items()}
-        async with store.tenant(request.app.state.pool, domain) as conn:
-            row = await domains.current(conn, domain)
-            try:
-                if row is None:
-                    raise TokenError("invalid_request", f"unknown domain {domain!r}", 404)
-                token = issue_token(row["config"], form, self.token_url(domain), self.secret)
-                if not row["traffic_open"] and token["kind"] != "migration":
-                    raise TokenError("temporarily_unavailable", f"domain {domain} is closed for traffic", 503)
-                await conn.execute("DELETE FROM used_assertions WHERE expires < now()")
-                await conn.execute("INSERT INTO used_assertions VALUES (%s, to_timestamp(%s))",
-                                   (token.pop("assertion_jti"), token.pop("assertion_exp")))
-                token.pop("kind")
-            except TokenError as error:
-                return JSONResponse({"error": error.error, "error_description": str(error)}, error.status)
-            except UniqueViolation:
-                return JSONResponse({"error": "invalid_client",
-                                     "error_description": "client_assertion was already used (jti)"}, 401)
-        return JSONResponse(token, headers={"Cache-Control": "no-store"})
-
     async def capability_statement(self, request: Request) -> Response:
         """GET [base]/metadata, without a token: what the server supports, and where to get a token (the SMART
         oauth-uris extension, where KT's own clients look it up)."""
         domain = request.path_params["domain"]
         oauth = {"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
-                 "extension": [{"url": "token", "valueUri": self.token_url(domain)}]}
+                 "extension": [{"url": "token", "valueUri": smart.oauth_base(self.public_base_url, domain) + "/token"}]}
         interactions = [{"code": c} for c in ("read", "update", "delete", "create", "search-type")]
         search = [{"name": n, "type": t} for n, t in (("_id", "token"), ("_lastUpdated", "date"),
                                                       ("identifier", "token"), ("resource-origin", "reference"))]
@@ -304,15 +286,7 @@ class ResourceService:
         }, media_type=FHIR_JSON)
 
     async def smart_configuration(self, request: Request) -> Response:
-        domain = request.path_params["domain"]
-        return JSONResponse({
-            "token_endpoint": self.token_url(domain),
-            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
-            "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "RS512", "ES256", "ES384"],
-            "grant_types_supported": ["client_credentials"],
-            "scopes_supported": ["system/*.cruds"],
-            "capabilities": ["client-confidential-asymmetric"],
-        })
+        return JSONResponse(smart.configuration(self.public_base_url, request.path_params["domain"]))
 
     # --- contract ------------------------------------------------------------------------------------
 
@@ -388,7 +362,6 @@ def create_app() -> Starlette:
         Route("/_contract/domains/{domain}", service.delete_domain, methods=["DELETE"]),
         Route("/_contract/domains/{domain}/traffic", service.traffic, methods=["GET", "PUT"]),
         Route("/_contract/domains/{domain}/totals", service.totals),
-        Route(api + "/oauth2/token", service.token, methods=["POST"]),
         Route(fhir_base + "/.well-known/smart-configuration", service.smart_configuration),
         Route(fhir_base + "/metadata", service.capability_statement),
         Route(fhir_base, service.transaction, methods=["POST"]),

@@ -84,8 +84,5 @@ END $$;
 CREATE OR REPLACE TRIGGER resources_identifiers AFTER INSERT OR UPDATE ON resources
     FOR EACH ROW EXECUTE FUNCTION index_identifiers();
 
--- Assertion ids already used (replay protection for private_key_jwt).
-CREATE TABLE IF NOT EXISTS used_assertions (
-    jti     text PRIMARY KEY,
-    expires timestamptz NOT NULL
-);
+-- Tokens are the authentication service's now (it keeps the assertion ids it has seen).
+DROP TABLE IF EXISTS used_assertions;

@@ -54,10 +54,11 @@ async def fetch(conn: AsyncConnection, resource_type: str, resource_id: str, loc
 
 
 async def replace(conn: AsyncConnection, current: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:
+    """A new live version (of a deleted resource too: an application approved again gets its Device back)."""
     now = datetime.now(UTC)
     version = current["version"] + 1
     body = with_meta({"id": current["id"], "version": version, "last_updated": now, "body": resource})
-    await conn.execute("UPDATE resources SET version = %s, last_updated = %s, body = %s "
+    await conn.execute("UPDATE resources SET version = %s, last_updated = %s, body = %s, deleted = false "
                        "WHERE type = %s AND id = %s",
                        (version, now, Jsonb(body), resource["resourceType"], current["id"]))
     return body
