@@ -21,7 +21,7 @@ def test_row_level_security_is_forced(host):
 
 
 def test_domain_through_the_contract_is_idempotent(host):
-    body = json.dumps({"name": "Test", "roles": {"ehr": {"permissions": []}}, "applications": {}})
+    body = json.dumps({"name": "Test", "applications": {"ecd": {"name": "ECD", "supplier": "S", "kind": "ehr"}}})
     url = "http://127.0.0.1:8080/_contract/domains/test-domain"
     first = json.loads(host.run(CALL + f"{url} '{body}'").stdout)
     second = json.loads(host.run(CALL + f"{url} '{body}'").stdout)

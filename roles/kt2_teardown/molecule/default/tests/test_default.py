@@ -2,7 +2,8 @@
 
 
 def test_services_and_data_removed(host):
-    assert not host.file("/etc/systemd/system/kt2-resource-service.service").exists
+    for unit in ("kt2-resource-service", "kt2-auth-service"):
+        assert not host.file(f"/etc/systemd/system/{unit}.service").exists, unit
     for path in ("/var/lib/kt2ref", "/opt/kt2ref", "/etc/kt2ops", "/etc/nginx/conf.d/kt2ops.conf"):
         assert not host.file(path).exists, path
 
@@ -12,7 +13,7 @@ def test_database_dropped(host):
     # check_output fails on a failed query: an empty answer cannot pass for "dropped".
     databases = host.check_output("runuser -u postgres -- psql -XAtc 'SELECT datname FROM pg_database'").split()
     host.check_output("systemctl stop postgresql")
-    assert "postgres" in databases and "kt2_molenv" not in databases
+    assert "postgres" in databases and not {"kt2_molenv", "kt2auth_molenv"} & set(databases)
 
 
 def test_nothing_listens_on_https(host):
