@@ -24,21 +24,28 @@ def domain_applications(domains, migration=False):
     migration=true also the migration's own application of each domain."""
     return [{"domain": d["domain"]["id"], "kt13_domain": d["kt13"]["domain"], "id": app["id"],
              "name": app["name"], "role": app["role"], "kind": app["kind"], "supplier": app["supplier"],
+             "status": app.get("status", "approved"), "jwks_urls": app.get("jwks_urls", {}),
              "triggers": [t["id"] for t in app.get("trigger_functions", [])]}
             for d in domains for app in [*d["applications"], *([MIGRATION_APP] if migration else [])]]
 
 
-def contract_domain(doc, public_keys=None, kt13_verifiers=None):
+def contract_domain(doc, public_keys=None, kt13_verifiers=None, environment=None):
     """The body of the contract's PUT /domains/<id>: roles by id, applications by id, each with what
-    authenticates it there: the public key registered for this environment (KT 2.0, which also gets the
-    migration's own application) or the verifier of its KT 1.3 password (KT 1.3)."""
+    authenticates it there: on KT 2.0 (the authentication service's domain admin, which also gets the
+    migration's own application) its status and the JWKS URL the domain file names for this environment or
+    else the public key of the environment's PKI; on KT 1.3 the verifier of its KT 1.3 password."""
     applications = {}
     kt2 = public_keys is not None
     for app in domain_applications([doc], migration=kt2):
         entry = {k: app[k] for k in ("name", "role", "kind", "supplier")}
         name = f"{app['domain']}/{app['id']}"
         if kt2:
-            entry["public_key"] = public_keys[name]
+            entry["status"] = app["status"]
+            entry["migration"] = app["kind"] == "migration"
+            if environment in app["jwks_urls"]:
+                entry["jwks_url"] = app["jwks_urls"][environment]
+            else:
+                entry["public_key"] = public_keys[name]
         elif kt13_verifiers is not None:
             entry["credential"] = kt13_verifiers[name]
         applications[app["id"]] = entry

@@ -26,7 +26,9 @@ def test_kt2_registers_the_migration_application_with_its_own_role_and_kt13_does
     kt2 = contract_domain(doc("a"), keys)
     assert kt2["applications"]["kt2ops-migration"] == {"name": "kt2ops migration", "role": "kt2ops-migration",
                                                        "kind": "migration", "supplier": "KT2-Support",
+                                                       "status": "approved", "migration": True,
                                                        "public_key": "PEM-migration"}
+    assert kt2["applications"]["ecd"]["migration"] is False
     task = next(p for p in kt2["roles"]["kt2ops-migration"]["permissions"] if p["resource"] == "Task")
     assert task == {"resource": "Task", "operations": ["create", "read", "update", "delete"], "scope": "all"}
     assert list(contract_domain(doc("a"))["applications"]) == ["ecd"]
@@ -41,3 +43,14 @@ def test_kt13_registers_the_verifier_the_server_checks_and_never_the_password():
     assert password not in credential
     assert matches(credential, password) and not matches(credential, password + "x")
     assert verifier("a", "ecd", password) != verifier("b", "ecd", password)  # a salt per application
+
+
+def test_kt2_registers_the_jwks_url_of_this_environment_and_the_status_the_file_gives():
+    document = doc("a")
+    document["applications"][0] |= {"status": "pending", "jwks_urls": {"acc22": "https://ecd.example/jwks.json"}}
+    keys = {"a/ecd": "PEM-ecd", "a/kt2ops-migration": "PEM-migration"}
+    on_acc22 = contract_domain(document, keys, environment="acc22")["applications"]["ecd"]
+    assert (on_acc22["status"], on_acc22["jwks_url"]) == ("pending", "https://ecd.example/jwks.json")
+    assert "public_key" not in on_acc22
+    on_prd2 = contract_domain(document, keys, environment="prd2")["applications"]["ecd"]
+    assert on_prd2["public_key"] == "PEM-ecd" and "jwks_url" not in on_prd2
