@@ -10,7 +10,7 @@ from tests.conftest import LAB_INVENTORY
 from tests.integration.conftest import contract, host_of, kt2_client
 
 ORIGIN = "http://koppeltaal.nl/fhir/StructureDefinition/resource-origin"
-APPLICATION = "urn:kt2ops:application"  # the Device identifier system of an application (client id)
+APPLICATION = "http://vzvz.nl/fhir/NamingSystem/koppeltaal-client-id"  # a Device's identifier: the client id
 CASES = [("acc22", "ggz-noorderlicht", "noorderlicht-ecd"), ("kt13", "ggz-noorderlicht", "noorderlicht-ecd")]
 
 
@@ -54,7 +54,7 @@ def test_new_client_reaches_kt2_with_the_applications_origin(provisioned):
     for app in ("noorderlicht-ecd", "mindfit-module"):
         (devices[app],) = [d["id"] for d in support.search_all("Device", identifier=f"{APPLICATION}|{app}")]
     support.close()
-    assert devices["noorderlicht-ecd"] != devices["mindfit-module"]
+    assert devices == {"noorderlicht-ecd": "noorderlicht-ecd", "mindfit-module": "mindfit-module"}  # id = client id
     # Stamped by the server from the token of the application that created it, not from the reader's.
     origins = [e["valueReference"]["reference"] for e in patient.get("extension", []) if e["url"] == ORIGIN]
     assert origins == [f"Device/{devices['noorderlicht-ecd']}"]

@@ -72,7 +72,7 @@ class FhirClient:
             now = int(time.time())
             assertion = jwt.encode({"iss": self.client_id, "sub": self.client_id, "aud": self.token_url,
                                     "iat": now, "exp": now + 240, "jti": str(uuid.uuid4())},
-                                   self._key, algorithm="RS384")
+                                   self._key, algorithm="RS512")  # a registered PEM key: RS512 only
             response = self._send("POST", f"/api/v1/{self.domain}/oauth2/token", data={
                 "grant_type": "client_credentials", "client_assertion": assertion,
                 "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})

@@ -21,7 +21,7 @@ from kt2ops.migration.client import FhirClient, FhirError, diagnostics
 from kt2ops.migration.mapping import Unresolved, kt13_reference, migrated, to_fhir
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging
 
-APPLICATION_SYSTEM = "urn:kt2ops:application"
+APPLICATION_SYSTEM = "http://vzvz.nl/fhir/NamingSystem/koppeltaal-client-id"  # Device = client id
 MIGRATION_APP_ID = "kt2ops-migration"  # the migration's own application (plugins/filter/domains.py)
 DOMAIN_SYSTEM = "urn:kt2ops:domain"
 # (type, done, total) after every Bundle
