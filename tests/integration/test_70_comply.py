@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from tests.conftest import LAB_INVENTORY, ROOT, run
-from tests.integration.conftest import gateway, host_of, playbook, tcp
+from tests.integration.conftest import contract, gateway, host_of, playbook, tcp
 
 NGINX_SITE = "/etc/nginx/conf.d/kt2ops.conf"
 
@@ -120,6 +122,27 @@ def test_two_environments_sharing_a_certificate_is_caught(clean, tmp_path):
     finally:
         restore("acc21")
         run("podman", "exec", acc21["container"], "rm", "-rf", "/etc/kt2ops/borrowed")
+    assert comply(tmp_path, "-l", "acc21", "-l", "acc22")[0] == 0
+
+
+def test_an_application_registered_with_another_environments_key_is_caught(clean, tmp_path):
+    acc22 = host_of(clean[0], "acc22")
+    borrowed = x509.load_pem_x509_certificate(
+        (LAB_INVENTORY / ".pki" / "acc21" / "apps" / "ggz-noorderlicht" / "noorderlicht-ecd.crt").read_bytes())
+    pem = borrowed.public_key().public_bytes(serialization.Encoding.PEM,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    status, _ = contract(acc22, 8085, "/_contract/domains/ggz-noorderlicht/applications", "POST", {
+        "client_id": "borrowed", "name": "Borrowed", "supplier": "Dossierbouw BV", "kind": "ehr", "role": "ehr",
+        "status": "approved", "public_key": pem})
+    assert status == 200
+    try:
+        code, report, _ = comply(tmp_path, "-l", "acc21", "-l", "acc22")
+        assert code == 1
+        assert failures(report) == {("B.6T", "acc22"): [
+            "application borrowed of domain ggz-noorderlicht is registered with a key of acc21 "
+            "(.pki/acc21/apps/ggz-noorderlicht/noorderlicht-ecd.crt)"]}
+    finally:
+        assert playbook("playbooks/domains.yml", "-l", "acc22").returncode == 0  # the domain file again
     assert comply(tmp_path, "-l", "acc21", "-l", "acc22")[0] == 0
 
 

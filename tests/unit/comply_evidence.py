@@ -48,6 +48,12 @@ def _host(env: str) -> dict:
                                "manifest": {"encrypted": {"sha256": "abc"}},
                                "verification": {"ok": True, "sha256": "abc"}}] if env == "mgr2" else [],
         "hosted_domains": {"domains": [{"id": "ggz-noorderlicht", "traffic_open": True}]},
+        "token_service": {
+            "jwks_keys": [{"kid": f"{env}-k1", "kty": "RSA", "alg": "RS512", "members": ["alg", "e", "kid", "kty", "n",
+                                                                                       "use"]}],
+            "probe": {"alg": "RS512", "aud": "fhir-server", "kid_published": True, "verified": True, "lifetime": 300},
+            "applications": [{"domain": "ggz-noorderlicht", "client_id": "ecd", "status": "approved",
+                              "public_key_sha256": f"{env}-application-key"}]},
         "tls": {"port": 443, "errors": [], "protocols": {"TLSv1.2": ["ECDHE-ECDSA-AES256-GCM-SHA384"],
                                                            "TLSv1.3": ["TLS_AES_256_GCM_SHA384"]},
                 "chain": [_cert(env, "server"), _cert(env, "ca")]},

@@ -6,13 +6,16 @@ import xml.etree.ElementTree as ET
 from importlib.resources import files
 
 import jsonschema
+import jwt
 import pytest
 import yaml
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 from kt2ops.cli import main
 from kt2ops.comply.evaluate import ComplyError, catalogue, compare, judge, load_waivers
-from kt2ops.comply.facts import SecurityUpdates
+from kt2ops.comply.facts import SecurityUpdates, token_service_evidence
 from kt2ops.comply.report import html, junit, sarif, verify_bundle, write_bundle
 from tests.unit.comply_evidence import evidence, host
 
@@ -86,7 +89,29 @@ def _migration_without_backup(doc):
                   "files_intact": False}}}}
 
 
+def _private_key_in_jwks(doc):
+    host(doc, "prd2")["token_service"]["jwks_keys"][0]["members"] += ["d", "p", "q"]
+
+
+def _hs256_tokens(doc):
+    host(doc, "mgr2")["token_service"]["probe"] |= {"alg": "HS256", "verified": False}
+
+
+def _application_with_a_key_of_another_environment(doc):
+    host(doc, "prd2")["token_service"]["applications"][0]["public_key_sha256"] = "mgr2-server-key"
+
+
+def _no_authentication_service(doc):
+    host(doc, "mgr2")["token_service"] = None
+
+
 @pytest.mark.parametrize(("breakage", "control", "env", "message"), [
+    (_private_key_in_jwks, "B.6T", "prd2", "the JWKS publishes private key material (d) of key prd2-k1"),
+    (_hs256_tokens, "B.6T", "mgr2", "access tokens are signed HS256, not RS512"),
+    (_hs256_tokens, "B.6T", "mgr2", "an access token does not verify against the published JWKS"),
+    (_application_with_a_key_of_another_environment, "B.6T", "prd2",
+     "application ecd of domain ggz-noorderlicht is registered with a key of mgr2 (.pki/mgr2/server.crt)"),
+    (_no_authentication_service, "B.6T", "mgr2", "the authentication service gave no evidence"),
     (_migration_without_backup, "B.7", "prd2",
      "domain ggz-noorderlicht: migration steps ran (P.3, P.4) without an intact, restore-tested backup"),
     (_tampered_package, "B.2", "mgr2", "package /srv/kt2ops/transfer/incoming/p.tar.age does not match its manifest"),
@@ -273,3 +298,20 @@ def test_a_security_update_kept_back_by_a_hold_is_still_pending():
               "Inst tzdata [2024a-0+deb12u1] (2025b-0+deb12u1 Debian:12.11/stable [all])"]
     assert SecurityUpdates().process(output) == {"lists_fetched": 1790000000.5,
                                                   "pending_security": ["libssl3", "kt2-probe (held back)"]}
+
+
+def test_token_evidence_verifies_the_probe_against_the_published_jwks_and_keeps_no_token():
+    key, other = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+    probe = jwt.encode({"aud": "fhir-server", "iat": 0, "exp": 300}, key, algorithm="RS512", headers={"kid": "k1"})
+    published = {**RSAAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "k1", "use": "sig", "alg": "RS512"}
+    found = token_service_evidence({"jwks": {"keys": [published]}, "probe": probe, "applications": []})
+    assert found["probe"] == {"alg": "RS512", "aud": "fhir-server", "kid_published": True, "verified": True,
+                              "lifetime": 300}
+    assert {"e", "n", "kid"} <= set(found["jwks_keys"][0]["members"]) and "d" not in found["jwks_keys"][0]["members"]
+    assert probe not in json.dumps(found)
+    wrong = {**RSAAlgorithm.to_jwk(other.public_key(), as_dict=True), "kid": "k1"}
+    assert token_service_evidence({"jwks": {"keys": [wrong]}, "probe": probe, "applications": []})["probe"][
+        "verified"] is False
+    private = json.loads(RSAAlgorithm.to_jwk(key))
+    assert "d" in token_service_evidence({"jwks": {"keys": [{**private, "kid": "k1"}]}, "probe": probe,
+                                          "applications": []})["jwks_keys"][0]["members"]

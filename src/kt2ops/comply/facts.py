@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import jwt
 from pyinfra.api import FactBase
 
 TRANSFER_ROOT = "/srv/kt2ops/transfer"
@@ -160,8 +161,43 @@ class HostedDomains(FactBase):
         return json.loads("\n".join(output))
 
 
+class TokenService(FactBase):
+    """The KT 2.0 authentication service as the B.6 token control judges it, from its contract on loopback:
+    the members of each published JWKS key, how a token it signs looks and whether it verifies against that
+    JWKS (the probe token itself is not kept), and the key each application is registered with."""
+
+    def command(self) -> str:
+        return ("python3 -c 'import urllib.request as u; print(u.urlopen("
+                "\"http://127.0.0.1:8085/_contract/evidence\", timeout=10).read().decode())' 2>/dev/null "
+                "|| echo null")
+
+    def process(self, output: Iterable[str]) -> Any:
+        evidence = json.loads("\n".join(output))
+        return None if evidence is None else token_service_evidence(evidence)
+
+
+def token_service_evidence(evidence: dict[str, Any]) -> dict[str, Any]:
+    keys = evidence["jwks"].get("keys", [])
+    header = jwt.get_unverified_header(evidence["probe"])
+    claims = jwt.decode(evidence["probe"], options={"verify_signature": False})
+    published = next((k for k in keys if k.get("kid") == header.get("kid")), None)
+    try:
+        key = jwt.PyJWK(published).key
+        key = key.public_key() if hasattr(key, "public_key") else key  # a private JWK (a finding of its own)
+        jwt.decode(evidence["probe"], key, algorithms=[header["alg"]],
+                   options={"verify_aud": False, "verify_exp": False})
+        verified = True
+    except (jwt.PyJWTError, TypeError, KeyError):
+        verified = False
+    return {"jwks_keys": [{"kid": k.get("kid"), "kty": k.get("kty"), "alg": k.get("alg"), "members": sorted(k)}
+                          for k in keys],
+            "probe": {"alg": header.get("alg"), "aud": claims.get("aud"), "kid_published": published is not None,
+                      "verified": verified, "lifetime": claims.get("exp", 0) - claims.get("iat", 0)},
+            "applications": evidence["applications"]}
+
+
 HOST_FACTS: dict[str, type[FactBase]] = {
     "sockets": ListeningSockets, "nftables": NftRuleset, "sshd": SshdEffective, "sftp": SftpEffective,
     "updates": SecurityUpdates, "transfer_files": TransferFiles, "transfer_packages": TransferPackages,
-    "risky_packages": RiskyPackages, "hosted_domains": HostedDomains,
+    "risky_packages": RiskyPackages, "hosted_domains": HostedDomains, "token_service": TokenService,
 }
