@@ -11,7 +11,6 @@ import warnings
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import jwt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -118,45 +117,6 @@ def test_token_signed_with_another_environments_key_is_refused(provisioned):
     assert refused.json()["error"] == "invalid_client"
     assert "not signed with the key registered for noorderlicht-ecd on this environment" in \
         refused.json()["error_description"]
-
-
-@pytest.mark.lab
-def test_a_client_finds_the_token_endpoint_in_the_capability_statement(provisioned):
-    """As a SMART backend-services client does it (not the project's client): metadata without a token,
-    the token URL from the oauth-uris extension, a client_credentials grant with a signed assertion, then
-    a search with the token it got."""
-    host = host_of(provisioned, "prd2")
-    base = f"https://prd2.koppeltaal.test/api/v1/{DOMAIN}/fhir/r4"
-    context = ssl.create_default_context(cafile=str(LAB_INVENTORY / ".pki" / "prd2" / "ca.crt"))
-    with httpx.Client(verify=context, timeout=30) as http:
-        def call(method, url, **kwargs):
-            target = url.replace("https://prd2.koppeltaal.test", f"https://{host['address']}")
-            return http.request(method, target, headers={"Host": "prd2.koppeltaal.test", **kwargs.pop("headers", {})},
-                                extensions={"sni_hostname": "prd2.koppeltaal.test"}, **kwargs)
-
-        metadata = call("GET", f"{base}/metadata")
-        assert metadata.status_code == 200, metadata.text
-        statement = metadata.json()
-        assert (statement["resourceType"], statement["fhirVersion"]) == ("CapabilityStatement", "4.0.1")
-        (oauth,) = [e for e in statement["rest"][0]["security"]["extension"]
-                    if e["url"] == "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"]
-        token_url = next(e["valueUri"] for e in oauth["extension"] if e["url"] == "token")
-        assert token_url == f"https://prd2.koppeltaal.test/api/v1/{DOMAIN}/oauth2/token"
-        assert "Patient" in {r["type"] for r in statement["rest"][0]["resource"]}
-
-        key = serialization.load_pem_private_key(
-            (LAB_INVENTORY / ".pki" / "prd2" / "apps" / DOMAIN / f"{EHR}.key").read_bytes(), password=None)
-        now = int(time.time())
-        assertion = jwt.encode({"iss": EHR, "sub": EHR, "aud": token_url, "jti": uuid.uuid4().hex, "iat": now,
-                                "exp": now + 240}, key, algorithm="RS384")
-        granted = call("POST", token_url, data={
-            "grant_type": "client_credentials", "client_assertion": assertion,
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
-        assert granted.status_code == 200, granted.text
-        found = call("GET", f"{base}/Patient", params={"_count": 1},
-                     headers={"Authorization": f"Bearer {granted.json()['access_token']}"})
-        assert found.status_code == 200 and found.json()["resourceType"] == "Bundle"
-        assert call("GET", f"{base}/Patient", params={"_count": 1}).status_code == 401  # metadata only is open
 
 
 @pytest.mark.lab
@@ -341,7 +301,7 @@ def test_traffic_closed_per_domain_through_the_contract(provisioned):
     host = host_of(provisioned, "mgr2")
     app = kt2_client(provisioned, "mgr2", DOMAIN, EHR)
     other = kt2_client(provisioned, "mgr2", "jeugdzorg-delta", "delta-ecd")
-    assert contract(host, 8080, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"open": False})[1]["changed"]
+    assert contract(host, 8085, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"open": False})[1]["changed"]
     try:
         closed = app.request_token()
         assert closed.status_code == 503 and "closed for traffic" in closed.text
@@ -349,10 +309,10 @@ def test_traffic_closed_per_domain_through_the_contract(provisioned):
         # While closed (a migration runs), the domain's migration application alone is served.
         migration = kt2_client(provisioned, "mgr2", DOMAIN, "kt2ops-migration")
         assert migration.fhir("GET", "Patient?_summary=count").status_code == 200
-        again = contract(host, 8080, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"open": False})[1]
+        again = contract(host, 8085, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"open": False})[1]
         assert again["changed"] is False
     finally:
-        contract(host, 8080, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"open": True})
+        contract(host, 8085, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"open": True})
     assert app.fhir("GET", "Patient?_summary=count").status_code == 200
 
 
