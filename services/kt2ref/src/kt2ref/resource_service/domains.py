@@ -11,6 +11,11 @@ from kt2ref.resource_service import store
 
 CLIENT_ID_SYSTEM = "http://vzvz.nl/fhir/NamingSystem/koppeltaal-client-id"
 DOMAIN_SYSTEM = "urn:kt2ops:domain"
+# Fixed by the KT2Endpoint profile (KT2Device prohibits manufacturer, so the supplier is not on the Device).
+ENDPOINT_CONNECTION = {"system": "http://vzvz.nl/fhir/CodeSystem/koppeltaal-endpoint-connection-type",
+                       "code": "hti-smart-on-fhir"}
+ENDPOINT_PAYLOAD = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/endpoint-payload-type",
+                                "code": "any"}]}
 
 
 def summary(config: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -38,12 +43,11 @@ async def apply(conn: AsyncConnection, domain: str, wanted: dict[str, Any]) -> N
         await _ensure(conn, domain, "Device", cid, {
             "resourceType": "Device", "status": "active", "identifier": identifier,
             "deviceName": [{"name": app["name"], "type": "user-friendly-name"}],
-            "manufacturer": app.get("supplier", ""), "owner": {"reference": f"Organization/{org}"}})
+            "owner": {"reference": f"Organization/{org}"}})
         await _ensure(conn, domain, "Endpoint", cid, {
             "resourceType": "Endpoint", "status": "active", "name": app["name"], "identifier": identifier,
-            "connectionType": {"system": "http://terminology.hl7.org/CodeSystem/endpoint-connection-type",
-                               "code": "hl7-fhir-rest"},
-            "payloadType": [{"text": "FHIR R4"}], "address": f"urn:kt2ops:application:{cid}",
+            "connectionType": ENDPOINT_CONNECTION, "payloadType": [ENDPOINT_PAYLOAD],
+            "address": f"urn:kt2ops:application:{cid}",
             "managingOrganization": {"reference": f"Organization/{org}"}})
     for cid in stored["applications"].keys() - wanted["applications"].keys():
         await store.mark_deleted(conn, "Device", cid)
