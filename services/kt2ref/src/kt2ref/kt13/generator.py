@@ -18,11 +18,16 @@ MODULES = ("Slaapdagboek", "Piekeren", "Angst de baas", "Stemming", "Ontspanning
            "Terugvalpreventie", "Gedachten uitdagen", "Beweging", "Zelfbeeld")
 ACTIVITY_STATUSES = ("Available", "InProgress", "Completed")
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+COD472 = "urn:oid:2.16.840.1.113883.2.4.3.11.22.472"  # Vektis "soort relatie client"
+RELATIONS = (("23", "Contactpersoon"), ("24", "Wettelijke vertegenwoordiger"), ("01", "Eerste relatie/contactpersoon"))
 
 
 def generate(domain: str, seed: int, clients: int, applications: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(sender, message bundle) in the order the applications sent them."""
     rng = random.Random(f"{domain}:{seed}")
+    # Details KT 2.0's profiles need (contact details, relations, dates) come from a second stream, so the
+    # first one, which decides who and what there is, gives the same domain as before they were added.
+    detail = random.Random(f"{domain}:{seed}:details")
     senders = applications or ["synthetic-app"]
     clock = [START]
 
@@ -40,16 +45,23 @@ def generate(domain: str, seed: int, clients: int, applications: list[str]) -> I
     def person(kind: str, number: int) -> dict[str, Any]:
         return {"resourceType": kind, "id": f"{kind.lower()}-{number:06d}",
                 "identifier": [{"system": f"{SYNTHETIC}:{kind.lower()}", "value": f"{domain}-{number:06d}"}],
-                "name": [{"given": [rng.choice(GIVEN)], "family": rng.choice(FAMILY)}]}
+                "name": [{"use": "official", "given": [rng.choice(GIVEN)], "family": rng.choice(FAMILY)}]}
+
+    def birth_date(first: int, last: int) -> str:
+        return f"{detail.randint(first, last)}-{detail.randint(1, 12):02d}-{detail.randint(1, 28):02d}"
 
     sender = senders[0]
     practitioners = [person("Practitioner", n) for n in range(max(2, clients // 20))]
     for practitioner in practitioners:
+        name = practitioner["name"][0]
+        practitioner["telecom"] = [{"system": "email", "value": f"{name['given'][0]}.{name['family']}."
+                                    f"{practitioner['id'][-6:]}@zorg.example".lower()}]
         yield message("CreateOrUpdatePractitioner", practitioner, None)
     definitions = []
     for n in range(min(40, 5 + clients // 200)):
         sender = rng.choice(senders)
         definition = {"resourceType": "ActivityDefinition", "id": f"activitydefinition-{n:04d}",
+                      "url": f"https://modules.example/{domain.lower()}/activitydefinition-{n:04d}",
                       "title": f"{MODULES[n % len(MODULES)]} {n // len(MODULES) + 1}", "isActive": True,
                       "isArchived": rng.random() < 0.1}
         definitions.append(definition)
@@ -64,12 +76,19 @@ def generate(domain: str, seed: int, clients: int, applications: list[str]) -> I
         yield message("CreateOrUpdatePatient", patient, ref)
         if rng.random() < 0.33:
             relative = person("RelatedPerson", related)
-            relative["patient"] = {"reference": ref}
+            code, display = detail.choice(RELATIONS)
+            relative.update(patient={"reference": ref}, gender=detail.choice(("male", "female")),
+                            birthDate=birth_date(1940, 2004),
+                            relationship=[{"coding": [{"system": COD472, "code": code, "display": display}]}])
             related += 1
             yield message("CreateOrUpdateRelatedPerson", relative, ref)
         activities = [{"id": f"activity-{n:06d}-{a}", "definition": {"reference": "ActivityDefinition/"
                                                                       + rng.choice(definitions)["id"]},
                        "status": "Available"} for a in range(rng.randint(1, 4))]
+        for activity in activities:  # planned from the day the care plan is sent, for two to eight weeks
+            start = clock[0] + timedelta(days=1)
+            activity["period"] = {"start": start.date().isoformat(),
+                                  "end": (start + timedelta(weeks=detail.randint(2, 8))).date().isoformat()}
         plan = {"resourceType": "CarePlan", "id": f"careplan-{n:06d}", "patient": {"reference": ref},
                 "careTeam": [{"reference": "Practitioner/" + rng.choice(practitioners)["id"]}],
                 "activity": activities}
