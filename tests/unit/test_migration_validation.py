@@ -3,10 +3,14 @@ or not, the folding of messages into the latest state, and the K.1/K.2 scope."""
 
 import json
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 
 from kt2ops.migration.mapping import to_fhir
+from kt2ops.migration.migrate import APPLICATION_SYSTEM, Checkpoint, Migration
+from kt2ops.migration.profile_check import check_profiles
+from kt2ops.migration.profiles import COD472, violations
 from kt2ops.migration.stage import Staging
 from kt2ops.migration.step import ValidationFailed, validate
 from kt2ops.migration.totals import source_totals
@@ -41,19 +45,30 @@ class Export:
 
 def patient(n, **extra):
     return {"resourceType": "Patient", "id": f"p{n}", "identifier": [{"system": "urn:test", "value": f"c{n}"}],
-            "name": [{"family": f"Test{n}"}], "birthDate": "1980-02-03", **extra}
+            "name": [{"use": "official", "family": f"Test{n}", "given": ["Ann"]}], "gender": "female",
+            "birthDate": "1980-02-03", **extra}
 
 
-def base_export():
+def related_person(n, **extra):
+    return {"resourceType": "RelatedPerson", "id": f"rp{n}", "identifier": [{"system": "urn:test", "value": f"r{n}"}],
+            "patient": {"reference": "Patient/p1"}, "name": [{"use": "official", "family": "Naaste"}],
+            "gender": "male", "birthDate": "1970-01-01",
+            "relationship": [{"coding": [{"system": COD472, "code": "23", "display": "Contactpersoon"}]}], **extra}
+
+
+def base_export(sender="ecd"):
     export = Export()
-    export.add({"resourceType": "Practitioner", "id": "pr1", "name": [{"family": "Dokter"}]})
-    export.add({"resourceType": "ActivityDefinition", "id": "ad1", "title": "Slaapdagboek", "isActive": True})
+    export.add({"resourceType": "Practitioner", "id": "pr1", "name": [{"use": "official", "family": "Dokter",
+                                                                       "given": ["Els"]}],
+                "telecom": [{"system": "email", "value": "els.dokter@zorg.example"}]})
+    export.add({"resourceType": "ActivityDefinition", "id": "ad1", "url": "https://modules.example/ad1",
+                "title": "Slaapdagboek", "isActive": True}, sender=sender)
     export.add(patient(1))
     export.add(patient(2))
     export.add({"resourceType": "CarePlan", "id": "cp1", "patient": {"reference": "Patient/p1"},
                 "careTeam": [{"reference": "Practitioner/pr1"}],
                 "activity": [{"id": "a1", "definition": {"reference": "ActivityDefinition/ad1"},
-                              "status": "Available"}]})
+                              "status": "Available", "period": {"start": "2026-06-02", "end": "2026-07-01"}}]})
     return export
 
 
@@ -221,7 +236,7 @@ def test_the_validate_command_exits_1_on_a_blocking_finding_and_writes_the_repor
 
     from kt2ops.cli import main
 
-    export = base_export()
+    export = base_export("noorderlicht-ecd")  # an application of the lab's domain offers the activity
     bad = export.add(patient(3, gender="m"))
     export.write(tmp_path / "export.jsonl")
     result = CliRunner().invoke(main, ["migration", "validate", str(tmp_path / "export.jsonl"), "--domain",
@@ -230,3 +245,75 @@ def test_the_validate_command_exits_1_on_a_blocking_finding_and_writes_the_repor
     assert json.loads((tmp_path / "reports" / "validation.json").read_text())["blocking"] == 1
     unknown = CliRunner().invoke(main, ["migration", "validate", str(tmp_path / "export.jsonl"), "--domain", "nope"])
     assert unknown.exit_code == 2 and "no domain 'nope'" in unknown.output
+
+
+def test_a_resource_kt2_would_refuse_is_a_blocking_finding_naming_elements_and_line(tmp_path):
+    export = base_export()
+    bad = export.add(related_person(1, birthDate=None, relationship=[{"coding": [
+        {"system": COD472, "code": "24", "display": "Voogd"}]}]))
+    export.add({"resourceType": "ActivityDefinition", "id": "ad2", "url": "https://modules.example/ad2",
+                "title": "Van een vertrokken leverancier"}, sender="gone")  # no Endpoint in the domain
+    staging = stage(tmp_path, export)
+    check_profiles(staging, domain())
+    found = {f["message_id"]: f for f in blocking(staging)}
+    assert found[bad]["code"] == "profile" and found[bad]["line"] == 6
+    assert found[bad]["text"] == ("RelatedPerson rp1: RelatedPerson.birthDate: required by KT2RelatedPerson; "
+                                  "RelatedPerson.relationship[0]: COD472 code 24 needs display "
+                                  "'Wettelijke vertegenwoordiger' (kt2-role-display-validation)")
+    [endpoint] = [f for f in found.values() if f["line"] == 7]
+    assert "ActivityDefinition.extension:endpoint: at least one Endpoint" in endpoint["text"]
+    assert staging.excluded() == []  # blocking: nothing is left out, nothing is imported
+
+
+class RecordingTarget:
+    """A FHIR server at the HTTP boundary: takes every transaction and says where it stored each entry."""
+
+    domain = "ggz-test"
+
+    def __init__(self):
+        self.sent: list[dict] = []
+
+    def search_all(self, kind, **params):  # the domain's one application, registered: Device = client id
+        return iter([{"id": "ecd", "identifier": [{"system": APPLICATION_SYSTEM, "value": "ecd"}]}]
+                    if kind == "Device" else [])
+
+    def transaction(self, entries):
+        self.sent += [e["resource"] for e in entries]
+        answer = {"entry": [{"response": {"location": f"{e['request']['url']}/x{n}"}} for n, e in enumerate(entries)]}
+        return SimpleNamespace(status_code=200, json=lambda: answer)
+
+
+def test_a_non_blocking_type_stays_out_of_the_migration_and_into_the_error_list(tmp_path):
+    export = base_export()
+    bad = export.add(related_person(1, gender=None))
+    export.add(related_person(2))
+    staging = stage(tmp_path, export)
+    doc = domain()
+    doc["migration"]["profile_findings"] = {"per_type": {"RelatedPerson": "non_blocking"}}
+    check_profiles(staging, doc)
+    assert blocking(staging) == []
+    [finding] = [f for f in staging.findings() if f["code"] == "profile"]
+    assert finding["severity"] == "non-blocking" and finding["message_id"] == bad
+    target = RecordingTarget()
+    result = Migration(staging, Checkpoint(tmp_path / "checkpoint.sqlite"), target, "TEST").run()
+    assert [e["source_id"] for e in result.errors] == ["rp1"]
+    assert result.errors[0]["reason"] == "KT2 profile: RelatedPerson.gender: required by KT2RelatedPerson"
+    assert result.migrated["RelatedPerson"] == 1
+    assert [v for resource in target.sent for v in violations(resource)] == []  # what is sent, KT 2.0 takes
+
+
+def test_the_mapped_resources_carry_what_the_profiles_require_from_the_kt13_data(tmp_path):
+    export = base_export()
+    export.add(related_person(1))
+    staging = stage(tmp_path, export)
+    check_profiles(staging, domain())
+    assert [f for f in staging.findings() if f["code"] == "profile"] == []
+    [task] = staging.staged("Task")
+    mapped = to_fhir("Task", task, "TEST", lambda kind, source: f"{kind}/{source}", None, None)
+    assert mapped["executionPeriod"] == {"start": "2026-06-02", "end": "2026-07-01"}
+    assert "restriction" not in mapped  # KT2Task prohibits it
+    [definition] = staging.staged("ActivityDefinition")
+    offered = to_fhir("ActivityDefinition", definition, "TEST", str, None, None, "Endpoint/ecd")
+    assert offered["url"] == "https://modules.example/ad1"
+    assert offered["extension"] == [{"url": "http://koppeltaal.nl/fhir/StructureDefinition/KT2EndpointExtension",
+                                     "valueReference": {"reference": "Endpoint/ecd"}}]

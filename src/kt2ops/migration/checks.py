@@ -80,10 +80,20 @@ def _care_plan(resource: dict[str, Any]) -> list[str]:
             problems.append(f"activity[{i}].definition: required, ActivityDefinition/<id>")
         if activity.get("status") not in ACTIVITY_STATUS:
             problems.append(f"activity[{i}].status: {activity.get('status')!r} is not a KT 1.3 activity status")
+        if "period" in activity and not _period(activity["period"]):
+            problems.append(f"activity[{i}].period: needs a start date and, when given, an end date after it")
         if "performer" in activity and not reference_id(activity["performer"], "Patient") \
                 and not reference_id(activity["performer"], "Practitioner"):
             problems.append(f"activity[{i}].performer: not a Patient or Practitioner reference")
     return problems
+
+
+def _period(value: Any) -> bool:
+    """{start, end?} as dates (YYYY-MM-DD), the end not before the start."""
+    if not isinstance(value, dict) or not isinstance(value.get("start"), str) or not DATE.match(value["start"]):
+        return False
+    end = value.get("end")
+    return end is None or (isinstance(end, str) and bool(DATE.match(end)) and end >= value["start"])
 
 
 def _status_update(resource: dict[str, Any]) -> list[str]:

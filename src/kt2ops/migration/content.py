@@ -22,7 +22,7 @@ TASK_STATUS = {"Available": "ready", "Planned": "requested", "InProgress": "in-p
                "Completed": "completed", "Cancelled": "cancelled", "Expired": "failed"}
 # The guide's temporary identifier (DOMAIN.md): a system per KT 1.3 type under this base, use temp.
 MIGRATION_IDENTIFIER = "http://koppeltaal.nl/migration/identifier/"
-INSTANTIATES = "http://koppeltaal.nl/fhir/StructureDefinition/instantiates"
+INSTANTIATES = "http://vzvz.nl/fhir/StructureDefinition/instantiates"  # KT2Task (the guide)
 KINDS = ("Practitioner", "Patient", "RelatedPerson", "CareTeam", "ActivityDefinition", "Task")
 
 Facts = dict[str, Any]

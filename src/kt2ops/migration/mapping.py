@@ -11,17 +11,16 @@ from collections.abc import Callable
 from typing import Any
 
 from kt2ops.migration.checks import ACTIVITY_STATUS
+from kt2ops.migration.profiles import ENDPOINT_EXTENSION, INSTANTIATES, RESOURCE_ORIGIN
 
 # The migration guide's temporary identifier: use temp, a system per type, the KT 1.3 link as value.
 MIGRATION_SYSTEM_BASE = "http://koppeltaal.nl/migration/identifier/"
-RESOURCE_ORIGIN = "http://koppeltaal.nl/fhir/StructureDefinition/resource-origin"
-INSTANTIATES = "http://koppeltaal.nl/fhir/StructureDefinition/instantiates"
 COPIED = {  # elements taken over as they are, per type
     "Patient": ("name", "gender", "birthDate", "telecom", "address"),
     "Practitioner": ("name", "telecom"),
-    "RelatedPerson": ("name", "telecom", "relationship"),
+    "RelatedPerson": ("name", "telecom", "relationship", "gender", "birthDate"),
     "CareTeam": ("name",),
-    "ActivityDefinition": ("title", "description"),
+    "ActivityDefinition": ("url", "title", "description"),
 }
 
 
@@ -61,8 +60,9 @@ def _ref(refer: Refer, reference: str | None) -> dict[str, str] | None:
 
 
 def to_fhir(kind: str, row: sqlite3.Row, kt13_domain: str, refer: Refer, organization: str | None,
-            origin: str | None) -> dict[str, Any]:
-    """The R4 resource for a staged row (a resource, or an activity for a Task)."""
+            origin: str | None, endpoint: str | None = None) -> dict[str, Any]:
+    """The R4 resource for a staged row (a resource, or an activity for a Task). `endpoint` is the Endpoint of
+    the application that sent it, which offers an ActivityDefinition (None when it is not in the domain)."""
     mark = {"use": "temp", "system": migration_system(kind),
             "value": kt13_reference(kt13_domain, kind, row["source_id"])}
     if kind == "Task":
@@ -74,6 +74,8 @@ def to_fhir(kind: str, row: sqlite3.Row, kt13_domain: str, refer: Refer, organiz
                            "valueReference": {"reference": refer("ActivityDefinition", row["definition"])}}]}
         if row["practitioner"]:
             resource["requester"] = {"reference": refer("Practitioner", row["practitioner"])}
+        if row["period"]:  # KT2Task prohibits restriction: the planned period is the execution period
+            resource["executionPeriod"] = json.loads(row["period"])
     else:
         body = json.loads(row["body"])
         resource = {"resourceType": kind, "identifier": [*body.get("identifier", []), mark]}
@@ -83,6 +85,7 @@ def to_fhir(kind: str, row: sqlite3.Row, kt13_domain: str, refer: Refer, organiz
             if organization:
                 resource["managingOrganization"] = {"reference": organization}
         elif kind == "RelatedPerson":
+            resource["active"] = True
             resource["patient"] = _ref(refer, body["patient"]["reference"])
         elif kind == "CareTeam":
             resource["status"] = "active"
@@ -92,6 +95,8 @@ def to_fhir(kind: str, row: sqlite3.Row, kt13_domain: str, refer: Refer, organiz
         elif kind == "ActivityDefinition":
             resource["status"] = "retired" if body.get("isArchived") else \
                 "active" if body.get("isActive", True) else "draft"
+            if endpoint:
+                resource["extension"] = [{"url": ENDPOINT_EXTENSION, "valueReference": {"reference": endpoint}}]
         elif kind == "Practitioner":
             resource["active"] = True
     if origin:

@@ -115,9 +115,11 @@ class Migration:
         self.organization, self.devices = platform_ids(self.client, self.client.domain)
         result = Result()
         totals = self.staging.in_scope_counts()
+        excluded = {(r["type"], r["source_id"]): r["reason"] for r in self.staging.excluded()}
         for kind in TYPES_IN_ORDER:
             pending = (row for row in self.staging.staged(kind)
-                       if self.checkpoint.target(kind, row["source_id"]) is None)
+                       if self.checkpoint.target(kind, row["source_id"]) is None
+                       and not self._excluded(kind, row, excluded))
             for batch in _batches(pending, self.batch_size):
                 result.sent[kind] = result.sent.get(kind, 0) + self._publish(kind, batch)
                 self.progress(kind, self.checkpoint.done(kind), totals[kind])
@@ -127,9 +129,18 @@ class Migration:
         result.seconds = time.perf_counter() - start
         return result
 
+    def _excluded(self, kind: str, row: sqlite3.Row, excluded: dict[tuple[str, str], str]) -> bool:
+        """Left out by validation (a non-blocking finding, e.g. a KT2 profile): into the error list."""
+        reason = excluded.get((kind, row["source_id"]))
+        if reason is not None:
+            self.checkpoint.error(kind, row, reason)
+        return reason is not None
+
     def _entry(self, kind: str, row: sqlite3.Row) -> dict[str, Any]:
         mark = kt13_reference(self.kt13_domain, kind, row["source_id"])
-        resource = to_fhir(kind, row, self.kt13_domain, self.refer, self.organization, self.devices.get(row["sender"]))
+        sender = row["sender"]  # an application's Endpoint has its client id as id, like its Device
+        resource = to_fhir(kind, row, self.kt13_domain, self.refer, self.organization, self.devices.get(sender),
+                           f"Endpoint/{sender}" if sender in self.devices else None)
         return {"resource": resource, "request": {"method": "POST", "url": kind,
                                                   "ifNoneExist": f"identifier={migrated(kind, mark)}"}}
 

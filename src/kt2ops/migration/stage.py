@@ -23,13 +23,14 @@ SCHEMA = """
 CREATE TABLE resources (type TEXT, source_id TEXT, body TEXT, patient TEXT, sender TEXT, last_seen TEXT,
                         message_id TEXT, line INTEGER, in_scope INTEGER DEFAULT 1, PRIMARY KEY (type, source_id));
 CREATE TABLE activities (source_id TEXT PRIMARY KEY, careplan TEXT, patient TEXT, definition TEXT,
-                         practitioner TEXT, performer TEXT, status TEXT, seq INTEGER, sender TEXT, last_seen TEXT,
-                         message_id TEXT, line INTEGER, in_scope INTEGER DEFAULT 0);
+                         practitioner TEXT, performer TEXT, status TEXT, period TEXT, seq INTEGER, sender TEXT,
+                         last_seen TEXT, message_id TEXT, line INTEGER, in_scope INTEGER DEFAULT 0);
 CREATE TABLE careplans (source_id TEXT PRIMARY KEY, patient TEXT, practitioner TEXT, message_id TEXT, line INTEGER);
 CREATE TABLE status_updates (activity TEXT, status TEXT, seq INTEGER, last_seen TEXT, message_id TEXT, line INTEGER);
 CREATE TABLE message_ids (id TEXT PRIMARY KEY, line INTEGER);
 CREATE TABLE findings (blocking INTEGER, code TEXT, message_id TEXT, line INTEGER, text TEXT);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE excluded (type TEXT, source_id TEXT, reason TEXT, PRIMARY KEY (type, source_id));
 -- Every lookup of one row by another's column has its index: without them, staging a large domain is quadratic.
 CREATE INDEX resources_by_patient ON resources (type, patient);
 CREATE INDEX activities_by_careplan ON activities (careplan);
@@ -73,34 +74,34 @@ class Staging:
 
     # --- one pass over the export ------------------------------------------------------------------
 
-    def _finding(self, blocking: bool, code: str, text: str, message_id: str | None = None,
-                 line: int | None = None) -> None:
+    def finding(self, blocking: bool, code: str, text: str, message_id: str | None = None,
+                line: int | None = None) -> None:
         self.db.execute("INSERT INTO findings VALUES (?, ?, ?, ?, ?)", (int(blocking), code, message_id, line, text))
 
     def _load(self, messages: Iterator[Message | ExportLineError], today: date) -> None:
         for item in messages:
             if isinstance(item, ExportLineError):
-                self._finding(True, "structure", item.reason, item.message_id, item.line)
+                self.finding(True, "structure", item.reason, item.message_id, item.line)
                 continue
             if self.db.execute("SELECT line FROM message_ids WHERE id = ?", (item.id,)).fetchone():
-                self._finding(True, "duplicate-message", f"message id {item.id} occurs twice", item.id, item.line)
+                self.finding(True, "duplicate-message", f"message id {item.id} occurs twice", item.id, item.line)
                 continue
             self.db.execute("INSERT INTO message_ids VALUES (?, ?)", (item.id, item.line))
             kind = EVENT_RESOURCE[item.event]
             if kind is None:
-                self._finding(False, "not-migrated", f"{item.event}: not migrated to KT 2.0 (migration guide)",
+                self.finding(False, "not-migrated", f"{item.event}: not migrated to KT 2.0 (migration guide)",
                               item.id, item.line)
                 continue
             problems = check_resource(item.resource, kind, today)
             if problems:
                 for problem in problems:
-                    self._finding(True, "specification", f"{kind}.{problem}", item.id, item.line)
+                    self.finding(True, "specification", f"{kind}.{problem}", item.id, item.line)
                 continue
             if item.status == "MaximumRetriesExceeded":
-                self._finding(False, "never-processed", f"{item.event} was never processed by a reader "
+                self.finding(False, "never-processed", f"{item.event} was never processed by a reader "
                               "(MaximumRetriesExceeded); its content is migrated as sent", item.id, item.line)
             if item.timestamp > (datetime.now(UTC) + timedelta(days=1)).isoformat():
-                self._finding(False, "date-implausible", f"MessageHeader.timestamp {item.timestamp} lies in the "
+                self.finding(False, "date-implausible", f"MessageHeader.timestamp {item.timestamp} lies in the "
                               "future", item.id, item.line)
             self._fold(kind, item)
 
@@ -115,9 +116,11 @@ class Staging:
             self.db.execute("DELETE FROM activities WHERE careplan = ?", (resource["id"],))
             self.db.executemany(
                 "INSERT OR REPLACE INTO activities (source_id, careplan, patient, definition, practitioner, performer, "
-                "status, seq, sender, last_seen, message_id, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "status, period, seq, sender, last_seen, message_id, line) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(a["id"], resource["id"], patient, reference_id(a["definition"], "ActivityDefinition"), practitioner,
-                  (a.get("performer") or {}).get("reference"), a["status"], item.seq, *common)
+                  (a.get("performer") or {}).get("reference"), a["status"],
+                  json.dumps(a["period"]) if "period" in a else None, item.seq, *common)
                  for a in resource["activity"]])
         elif kind == "CarePlanActivityStatus":
             self.db.execute("INSERT INTO status_updates VALUES (?, ?, ?, ?, ?, ?)",
@@ -148,7 +151,7 @@ class Staging:
                 ("activities", "definition", "ActivityDefinition", "'activity ' || source_id")):
             query = missing.format(table=table, column=column, target=target, what=what)
             for row in self.db.execute(query + (" AND type <> 'Patient'" if table == "resources" else "")).fetchall():
-                self._finding(True, "reference", f"{row[0]}: {target}/{row['missing']} "
+                self.finding(True, "reference", f"{row[0]}: {target}/{row['missing']} "
                               "does not resolve in the export", row["message_id"], row["line"])
         # References that may name one of several types: a care team's members, an activity's performer.
         for row in self.db.execute("""SELECT what, ref, message_id, line FROM (
@@ -159,11 +162,11 @@ class Staging:
                 WHERE performer IS NOT NULL)
             WHERE NOT EXISTS (SELECT 1 FROM resources t WHERE t.type = substr(ref, 1, instr(ref, '/') - 1)
                               AND t.source_id = substr(ref, instr(ref, '/') + 1))""").fetchall():
-            self._finding(True, "reference", f"{row['what']}: {row['ref']} does not resolve in the export",
+            self.finding(True, "reference", f"{row['what']}: {row['ref']} does not resolve in the export",
                           row["message_id"], row["line"])
         for row in self.db.execute("""SELECT activity, message_id, line FROM status_updates s WHERE NOT EXISTS (
                                       SELECT 1 FROM activities a WHERE a.source_id = s.activity)""").fetchall():
-            self._finding(True, "reference", f"status update of activity {row['activity']}, which no care plan "
+            self.finding(True, "reference", f"status update of activity {row['activity']}, which no care plan "
                           "in the export has", row["message_id"], row["line"])
 
     def _check_identities(self) -> None:
@@ -173,7 +176,7 @@ class Staging:
                                   FROM resources r, json_each(r.body, '$.identifier') i
                                   GROUP BY r.type, system, value HAVING count(DISTINCT r.source_id) > 1""").fetchall()
         for row in rows:
-            self._finding(True, "duplicate-identity", f"{row['type']} identifier {row['system']}|{row['value']} "
+            self.finding(True, "duplicate-identity", f"{row['type']} identifier {row['system']}|{row['value']} "
                           f"belongs to more than one resource: {row['ids']}", row["message_id"], row["line"])
 
     def _apply_scope(self, scope: dict[str, Any], reference: datetime) -> None:
@@ -217,7 +220,7 @@ class Staging:
                                 SELECT 1 FROM activities a WHERE a.in_scope AND a.{column} = resources.source_id)""",
                             (kind, cutoff(kind)))
         for kind, count in self.out_of_scope().items():
-            self._finding(False, "out-of-scope", f"{count} {kind} outside the migration scope (K.1 "
+            self.finding(False, "out-of-scope", f"{count} {kind} outside the migration scope (K.1 "
                           f"{scope['dossiers']}, K.2 history): not migrated")
 
     # --- reading -------------------------------------------------------------------------------------
@@ -236,6 +239,14 @@ class Staging:
         rows = self.db.execute("SELECT * FROM findings ORDER BY blocking DESC, line, code").fetchall()
         return [{"severity": "blocking" if r["blocking"] else "non-blocking", "code": r["code"],
                  "message_id": r["message_id"], "line": r["line"], "text": r["text"]} for r in rows]
+
+    def exclude(self, kind: str, source_id: str, reason: str) -> None:
+        """Leave an in-scope resource out of the migration, into its error list (a non-blocking finding)."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO excluded VALUES (?, ?, ?)", (kind, source_id, reason))
+
+    def excluded(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM excluded ORDER BY type, source_id").fetchall()
 
     def staged(self, kind: str) -> Iterator[sqlite3.Row]:
         """In-scope rows of one type, in a stable order (a resumed run sees the same order)."""

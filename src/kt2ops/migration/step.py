@@ -22,6 +22,7 @@ from kt2ops.migration.content import differences as content_differences
 from kt2ops.migration.content import source_facts, target_facts
 from kt2ops.migration.mapping import kt13_reference, migrated
 from kt2ops.migration.migrate import MIGRATION_APP_ID, Checkpoint, Migration, Progress, Result
+from kt2ops.migration.profile_check import check_profiles
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging
 from kt2ops.migration.totals import Totals, source_totals, target_counts, target_totals
 from kt2ops.runbook.remote import Remote
@@ -94,6 +95,7 @@ def validate(export: Path, work: Path, doc: dict[str, Any], reference: datetime 
     (after writing the reports) when a finding is blocking."""
     reference = reference or datetime.now(UTC)
     staging = Staging.build(export, work / "staging.sqlite", doc["migration"]["scope"], reference)
+    check_profiles(staging, doc)
     findings = staging.findings()
     blocking = [f for f in findings if f["severity"] == "blocking"]
     report = {"domain": doc["domain"]["id"], "kt13_domain": doc["kt13"]["domain"], "reference": reference.isoformat(),

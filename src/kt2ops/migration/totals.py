@@ -23,6 +23,10 @@ def application_key(client_id: str) -> str:
     return f"application:{client_id}"
 
 
+def endpoint_key(client_id: str) -> str:
+    return f"endpoint:{client_id}"
+
+
 def resource_hash(resource: dict[str, Any]) -> str:
     body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
@@ -80,7 +84,8 @@ def source_totals(staging: Staging, kt13_domain: str, applications: Iterable[str
                 continue
             sender = row["sender"] if row["sender"] in known else MIGRATION_APP_ID
             resource = to_fhir(kind, row, kt13_domain, lambda k, s: kt13_reference(kt13_domain, k, s),
-                               ORGANIZATION_KEY, application_key(sender))
+                               ORGANIZATION_KEY, application_key(sender),
+                               endpoint_key(row["sender"]) if row["sender"] in known else None)
             totals.add(kind, kt13_reference(kt13_domain, kind, row["source_id"]), resource_hash(resource))
     return totals.close()
 
@@ -99,9 +104,10 @@ def _rekey(value: Any, keys: dict[str, str]) -> Any:
 def target_totals(client: FhirClient) -> Totals:
     """The migrated resources as the target serves them, read page by page in reference order (so every
     reference points at something already read)."""
-    keys = {f"Device/{d['id']}": application_key(i["value"])
-            for d in client.search_all("Device", identifier=f"{APPLICATION_SYSTEM}|")
-            for i in d.get("identifier", []) if i.get("system") == APPLICATION_SYSTEM}
+    clients = {d["id"]: i["value"] for d in client.search_all("Device", identifier=f"{APPLICATION_SYSTEM}|")
+               for i in d.get("identifier", []) if i.get("system") == APPLICATION_SYSTEM}
+    keys = {f"Device/{device}": application_key(cid) for device, cid in clients.items()}
+    keys.update({f"Endpoint/{cid}": endpoint_key(cid) for cid in clients.values()})  # id = client id
     keys.update({f"Organization/{o['id']}": ORGANIZATION_KEY for o in client.search_all("Organization")})
     totals = Totals()
     for kind in TYPES_IN_ORDER:
