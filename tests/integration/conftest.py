@@ -148,9 +148,11 @@ class Kt13App:
 
     @staticmethod
     def patient(reference):
-        """A client as KT 1.3 carries it (valid for the migration's checks): id, identifier, name."""
+        """A client as KT 1.3 carries it, with what the migration's checks and KT 2.0's profile require."""
         patient_id = reference.removeprefix("Patient/")
-        return {"resourceType": "Patient", "id": patient_id, "name": [{"family": "Live"}],
+        return {"resourceType": "Patient", "id": patient_id,
+                "name": [{"use": "official", "family": "Live", "given": ["Lia"]}], "gender": "female",
+                "birthDate": "1990-05-17",
                 "identifier": [{"system": "urn:kt2ops:synthetic:patient", "value": patient_id}]}
 
     def claim(self, patient=None, count=10):

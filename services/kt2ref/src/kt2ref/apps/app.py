@@ -100,14 +100,17 @@ class AppService:
         app = self._app(request)
         details = await json_body(request)
         if not isinstance(details, dict):
-            raise BadRequest("body must be a JSON object (given, family, email, number)")
+            raise BadRequest("body must be a JSON object (given, family, gender, birthDate, email, number)")
         if not self._enabled(app, SENDING):
             raise BadRequest(f"{app['id']} does not send to the platform for domain {app['domain']} now "
                              "(sending stopped, runbook P.3)", 503, "transient")
         number = details.get("number") or uuid.uuid4().hex[:12]
+        # What a portal asks a new client, and KT 2.0's Patient profile requires (the lab's defaults are made up).
         patient = {"resourceType": "Patient", "active": True,
                    "identifier": [{"system": f"urn:kt2ops:client:{app['id']}", "value": str(number)}],
-                   "name": [{"given": [details.get("given", "Test")], "family": details.get("family", "Client")}],
+                   "name": [{"use": "official", "given": [details.get("given", "Test")],
+                             "family": details.get("family", "Client")}],
+                   "gender": details.get("gender", "unknown"), "birthDate": details.get("birthDate", "2000-01-01"),
                    "telecom": [{"system": "email", "value": details.get("email", f"client-{number}@example.org")}]}
         # The HTTP clients are synchronous; keep the event loop free while they wait.
         reference = await run_in_threadpool(self._publish, app, patient)
