@@ -54,9 +54,14 @@ def write_export(path: Path, kt13: str, messages: int) -> int:
     return count
 
 
+def kt13_base(kt13: str) -> str:
+    """The run's own KT 1.3 FHIR base: its links (the migration identifiers) are the run's alone."""
+    return f"https://kt13.koppeltaal.test/kt13/{kt13}/FHIR/Koppeltaal"
+
+
 def bench_domain(kt13: str) -> dict:
     doc = copy.deepcopy(load_domain(LAB, DOMAIN))
-    doc["kt13"]["domain"] = kt13
+    doc["kt13"] = {**doc["kt13"], "domain": kt13, "fhir_base": kt13_base(kt13)}
     doc["migration"]["scope"] = {"dossiers": "open_and_closed", "history_months": {"default": 600}}
     return doc
 
@@ -105,7 +110,8 @@ def main() -> None:
         # The baseline's rows: the same resources, mapped as the migration maps them.
         staging = Staging.build(work / "export.jsonl", work / "baseline.sqlite", doc["migration"]["scope"],
                                 datetime.now(UTC))
-        rows = [to_fhir(kind, row, kt13, lambda k, s: kt13_reference(kt13, k, s), None, None)
+        base = kt13_base(kt13)
+        rows = [to_fhir(kind, row, base, lambda k, s: kt13_reference(base, k, s), None, None)
                 for kind in TYPES_IN_ORDER for row in staging.staged(kind)]
         staging.close()
         purge(host["container"], f"kt2_{args.env}", kt13)  # also refreshes the statistics before timing

@@ -179,6 +179,12 @@ def copy_lab_inventory(target):
 
 # KT 1.3's closing statuses as the migration guide maps them (Completed, Cancelled, Expired).
 CLOSED_TASK_STATUSES = {"completed", "cancelled", "failed"}
+def kt13_base(kt13_domain: str) -> str:
+    """The domain's FHIR base on the lab's KT 1.3 server, as the lab inventory gives it."""
+    variables = yaml.safe_load((LAB_INVENTORY / "group_vars" / "kt13.yml").read_text())
+    return variables["kt13_fhir_base"].format(domain=kt13_domain)
+
+
 def kt13_facts(lab: list[dict], kt13_domain: str, folder: Path) -> dict[str, dict]:
     """What KT 1.3 holds of the domain now, per KT 1.3 link, read by Q.2's content reader from its export."""
     from kt2ops.migration.content import source_facts
@@ -187,7 +193,7 @@ def kt13_facts(lab: list[dict], kt13_domain: str, folder: Path) -> dict[str, dic
     assert status == 200, lines
     export = folder / f"{kt13_domain}-oracle.jsonl"
     export.write_text(lines if isinstance(lines, str) else json.dumps(lines) + "\n")  # one line parses as JSON
-    return source_facts(export, kt13_domain)
+    return source_facts(export, kt13_base(kt13_domain))
 
 
 def expected_in_scope(lab: list[dict], domain: str, folder: Path) -> dict[str, int]:
@@ -200,7 +206,7 @@ def expected_in_scope(lab: list[dict], domain: str, folder: Path) -> dict[str, i
     facts = kt13_facts(lab, kt13_domain, folder)
     by_kind: dict[str, dict[str, dict]] = {}
     for link, fact in facts.items():
-        by_kind.setdefault(link.split("/")[1], {})[link] = fact
+        by_kind.setdefault(link.split("/")[-2], {})[link] = fact
     activities = by_kind.get("CarePlanActivity", {})
     closed = {p for p in by_kind["Patient"]
               if (statuses := [a["status"] for a in activities.values() if a["for"] == p])

@@ -12,7 +12,7 @@ from kt2ops.migration import mapping
 from kt2ops.migration.content import differences, source_facts, target_facts
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging
 
-KT13 = "NOORD"
+KT13 = "https://kt13.example/kt13/NOORD/FHIR/Koppeltaal"  # the domain's FHIR base on KT 1.3
 SCOPE = {"dossiers": "open_and_closed", "history_months": {"default": 240}}
 
 

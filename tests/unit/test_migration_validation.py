@@ -16,6 +16,7 @@ from kt2ops.migration.step import ValidationFailed, validate
 from kt2ops.migration.totals import source_totals
 
 REFERENCE = datetime(2026, 11, 23, tzinfo=UTC)
+KT13 = "https://kt13.example/TEST/FHIR/Koppeltaal"  # the domain's FHIR base on KT 1.3
 SCOPE = {"dossiers": "open_and_closed", "history_months": {"default": 24}}
 EVENTS = {"Patient": "CreateOrUpdatePatient", "Practitioner": "CreateOrUpdatePractitioner",
           "RelatedPerson": "CreateOrUpdateRelatedPerson", "CareTeam": "CreateOrUpdateCareTeam",
@@ -73,7 +74,8 @@ def base_export(sender="ecd"):
 
 
 def domain(scope=SCOPE):
-    return {"domain": {"id": "ggz-test"}, "kt13": {"domain": "TEST"}, "applications": [{"id": "ecd"}],
+    return {"domain": {"id": "ggz-test"}, "kt13": {"domain": "TEST", "fhir_base": KT13},
+            "applications": [{"id": "ecd"}],
             "migration": {"scope": scope, "success_criteria": {"max_error_rate_percent": 0}}}
 
 
@@ -207,28 +209,28 @@ def test_mapping_follows_the_migration_guide(tmp_path):
                 "isArchived": True})
     staging = stage(tmp_path, export)
     [task] = staging.staged("Task")
-    resource = to_fhir("Task", task, "TEST", lambda kind, source: f"{kind}/new-{source}", "Organization/o",
+    resource = to_fhir("Task", task, KT13, lambda kind, source: f"{kind}/new-{source}", "Organization/o",
                        "Device/ecd")
     assert resource["status"] == "ready" and resource["intent"] == "plan"
     assert resource["for"] == resource["owner"] == {"reference": "Patient/new-p1"}
     assert resource["requester"] == {"reference": "Practitioner/new-pr1"}
     assert {"use": "temp", "system": "http://koppeltaal.nl/migration/identifier/CarePlanActivity",
-            "value": "TEST/CarePlanActivity/a1"} in resource["identifier"]  # the migration guide's identifier
+            "value": f"{KT13}/CarePlanActivity/a1"} in resource["identifier"]  # the guide's: the KT 1.3 link
     assert {"url": "http://koppeltaal.nl/fhir/StructureDefinition/resource-origin",
             "valueReference": {"reference": "Device/ecd"}} in resource["extension"]
-    statuses = {r["source_id"]: to_fhir("ActivityDefinition", r, "TEST", str, None, None)["status"]
+    statuses = {r["source_id"]: to_fhir("ActivityDefinition", r, KT13, str, None, None)["status"]
                 for r in staging.staged("ActivityDefinition")}
     assert statuses == {"ad1": "active", "ad2": "retired"}
 
 
 def test_source_hash_totals_change_with_one_changed_value(tmp_path):
-    first = source_totals(stage(tmp_path, base_export()), "TEST", ["ecd"])
+    first = source_totals(stage(tmp_path, base_export()), KT13, ["ecd"])
     changed = base_export()
     changed.lines[2] = changed.lines[2].replace("Test1", "Test9")
-    second = source_totals(stage(tmp_path, changed), "TEST", ["ecd"])
+    second = source_totals(stage(tmp_path, changed), KT13, ["ecd"])
     assert first.counts == second.counts
     assert first.hashes["Patient"] != second.hashes["Patient"] and first.hashes["Task"] == second.hashes["Task"]
-    assert second.differences(first) == ["Patient TEST/Patient/p1: content differs"]
+    assert second.differences(first) == [f"Patient {KT13}/Patient/p1: content differs"]
 
 
 def test_the_validate_command_exits_1_on_a_blocking_finding_and_writes_the_reports(tmp_path):
@@ -295,7 +297,7 @@ def test_a_non_blocking_type_stays_out_of_the_migration_and_into_the_error_list(
     [finding] = [f for f in staging.findings() if f["code"] == "profile"]
     assert finding["severity"] == "non-blocking" and finding["message_id"] == bad
     target = RecordingTarget()
-    result = Migration(staging, Checkpoint(tmp_path / "checkpoint.sqlite"), target, "TEST").run()
+    result = Migration(staging, Checkpoint(tmp_path / "checkpoint.sqlite"), target, KT13).run()
     assert [e["source_id"] for e in result.errors] == ["rp1"]
     assert result.errors[0]["reason"] == "KT2 profile: RelatedPerson.gender: required by KT2RelatedPerson"
     assert result.migrated["RelatedPerson"] == 1
@@ -309,11 +311,11 @@ def test_the_mapped_resources_carry_what_the_profiles_require_from_the_kt13_data
     check_profiles(staging, domain())
     assert [f for f in staging.findings() if f["code"] == "profile"] == []
     [task] = staging.staged("Task")
-    mapped = to_fhir("Task", task, "TEST", lambda kind, source: f"{kind}/{source}", None, None)
+    mapped = to_fhir("Task", task, KT13, lambda kind, source: f"{kind}/{source}", None, None)
     assert mapped["executionPeriod"] == {"start": "2026-06-02", "end": "2026-07-01"}
     assert "restriction" not in mapped  # KT2Task prohibits it
     [definition] = staging.staged("ActivityDefinition")
-    offered = to_fhir("ActivityDefinition", definition, "TEST", str, None, None, "Endpoint/ecd")
+    offered = to_fhir("ActivityDefinition", definition, KT13, str, None, None, "Endpoint/ecd")
     assert offered["url"] == "https://modules.example/ad1"
     assert offered["extension"] == [{"url": "http://koppeltaal.nl/fhir/StructureDefinition/KT2EndpointExtension",
                                      "valueReference": {"reference": "Endpoint/ecd"}}]

@@ -261,7 +261,23 @@ def check_inventory(inventory_dir: Path) -> Report:
     _check_maintenance(report, inventory)
     _check_records(report, inventory)
     _check_domains(report, inventory_dir, environments)
+    _kt13_links(report, inventory)
     return report
+
+
+def _kt13_links(report: Report, inventory: Inventory) -> None:
+    """Each domain's KT 1.3 FHIR base (where its resource links point): the domain file's kt13.fhir_base, or
+    the kt13 group's kt13_fhir_base template with {domain}."""
+    host = next(iter(inventory.group_hosts(KT13_GROUP)), None) if KT13_GROUP in inventory.groups else None
+    template = inventory.hostvars.get(host, {}).get("kt13_fhir_base") if host else None
+    for doc in report.documents:
+        if "fhir_base" in doc["kt13"]:
+            continue
+        if not isinstance(template, str) or "{domain}" not in template:
+            report.add(doc["_file"], None, ["kt13", "fhir_base"], "unknown: give it here, or kt13_fhir_base "
+                       "(with {domain}) in the kt13 group's variables")
+            continue
+        doc["kt13"] = {**doc["kt13"], "fhir_base": template.format(domain=doc["kt13"]["domain"]).rstrip("/")}
 
 
 # -- maintenance windows and appendix B records ------------------------------------------------------

@@ -28,9 +28,10 @@ KINDS = ("Practitioner", "Patient", "RelatedPerson", "CareTeam", "ActivityDefini
 Facts = dict[str, Any]
 
 
-def _link(kt13_domain: str, reference: str | None) -> str | None:
-    """A KT 1.3 reference (Patient/x) as the migrated resource's KT 1.3 link (its migration identifier)."""
-    return f"{kt13_domain}/{reference}" if reference else None
+def _link(kt13_base: str, reference: str | None) -> str | None:
+    """A KT 1.3 reference (Patient/x) as the resource's KT 1.3 link under the domain's KT 1.3 FHIR base (the
+    value of the migrated resource's migration identifier)."""
+    return f"{kt13_base}/{reference}" if reference else None
 
 
 def _names(resource: dict[str, Any]) -> list[str]:
@@ -46,7 +47,7 @@ def _person(resource: dict[str, Any]) -> Facts:
     return {"identifier": _identifiers(resource), "name": _names(resource)}
 
 
-def source_facts(export: Path, kt13_domain: str) -> dict[str, Facts]:
+def source_facts(export: Path, kt13_base: str) -> dict[str, Facts]:
     """KT 1.3 link -> facts, from the export in received order: the newest message about a resource wins; an
     activity's status is the newest of its care plan and its status updates."""
     facts: dict[str, Facts] = {}
@@ -55,32 +56,32 @@ def source_facts(export: Path, kt13_domain: str) -> dict[str, Facts]:
         if kind is None:
             continue  # lines that are not messages, and events not migrated, are validation's findings
         resource = message.resource
-        link = _link(kt13_domain, f"{kind}/{resource.get('id')}")
+        link = _link(kt13_base, f"{kind}/{resource.get('id')}")
         if kind == "Patient":
             facts[link] = {**_person(resource), "birthDate": resource.get("birthDate"),
                            "gender": resource.get("gender")}
         elif kind == "Practitioner":
             facts[link] = _person(resource)
         elif kind == "RelatedPerson":
-            facts[link] = {**_person(resource), "patient": _link(kt13_domain, resource["patient"]["reference"]),
+            facts[link] = {**_person(resource), "patient": _link(kt13_base, resource["patient"]["reference"]),
                            "relationship": resource.get("relationship")}
         elif kind == "CareTeam":
-            facts[link] = {"subject": _link(kt13_domain, (resource.get("subject") or {}).get("reference")),
-                           "member": sorted(_link(kt13_domain, p["member"]["reference"])
+            facts[link] = {"subject": _link(kt13_base, (resource.get("subject") or {}).get("reference")),
+                           "member": sorted(_link(kt13_base, p["member"]["reference"])
                                             for p in resource.get("participant", []))}
         elif kind == "ActivityDefinition":
             status = "retired" if resource.get("isArchived") else \
                 "active" if resource.get("isActive", True) else "draft"
             facts[link] = {"title": resource.get("title"), "status": status}
         elif kind == "CarePlan":
-            patient = _link(kt13_domain, resource["patient"]["reference"])
+            patient = _link(kt13_base, resource["patient"]["reference"])
             for activity in resource.get("activity", []):
-                performer = _link(kt13_domain, (activity.get("performer") or {}).get("reference"))
-                facts[_link(kt13_domain, f"CarePlanActivity/{activity['id']}")] = {
+                performer = _link(kt13_base, (activity.get("performer") or {}).get("reference"))
+                facts[_link(kt13_base, f"CarePlanActivity/{activity['id']}")] = {
                     "for": patient, "owner": performer or patient, "status": TASK_STATUS.get(activity["status"]),
-                    "activity": _link(kt13_domain, activity["definition"]["reference"])}
+                    "activity": _link(kt13_base, activity["definition"]["reference"])}
         else:  # a status update: the activity's newest status
-            task = facts.get(_link(kt13_domain, f"CarePlanActivity/{resource['activity']}"))
+            task = facts.get(_link(kt13_base, f"CarePlanActivity/{resource['activity']}"))
             if task is not None:
                 task["status"] = TASK_STATUS.get(resource["activityStatus"])
     return facts

@@ -33,8 +33,9 @@ def kt13_type(kind: str) -> str:
     return "CarePlanActivity" if kind == "Task" else kind
 
 
-def kt13_reference(kt13_domain: str, kind: str, source_id: str) -> str:
-    return f"{kt13_domain}/{kt13_type(kind)}/{source_id}"
+def kt13_reference(kt13_base: str, kind: str, source_id: str) -> str:
+    """The KT 1.3 resource link (latest version, without version) under the domain's KT 1.3 FHIR base."""
+    return f"{kt13_base}/{kt13_type(kind)}/{source_id}"
 
 
 def migration_system(kind: str) -> str:
@@ -59,12 +60,12 @@ def _ref(refer: Refer, reference: str | None) -> dict[str, str] | None:
     return {"reference": refer(kind, source_id)}
 
 
-def to_fhir(kind: str, row: sqlite3.Row, kt13_domain: str, refer: Refer, organization: str | None,
+def to_fhir(kind: str, row: sqlite3.Row, kt13_base: str, refer: Refer, organization: str | None,
             origin: str | None, endpoint: str | None = None) -> dict[str, Any]:
     """The R4 resource for a staged row (a resource, or an activity for a Task). `endpoint` is the Endpoint of
     the application that sent it, which offers an ActivityDefinition (None when it is not in the domain)."""
     mark = {"use": "temp", "system": migration_system(kind),
-            "value": kt13_reference(kt13_domain, kind, row["source_id"])}
+            "value": kt13_reference(kt13_base, kind, row["source_id"])}
     if kind == "Task":
         patient = {"reference": refer("Patient", row["patient"])}
         resource: dict[str, Any] = {

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from kt2ops.migration.client import FhirClient, FhirError, diagnostics
 from kt2ops.migration.mapping import Unresolved, kt13_reference, migrated, to_fhir
@@ -94,10 +95,10 @@ def _batches(rows: Iterator[sqlite3.Row], size: int) -> Iterator[list[sqlite3.Ro
 
 
 class Migration:
-    def __init__(self, staging: Staging, checkpoint: Checkpoint, client: FhirClient, kt13_domain: str,
+    def __init__(self, staging: Staging, checkpoint: Checkpoint, client: FhirClient, kt13_base: str,
                  batch_size: int = 200, progress: Progress | None = None) -> None:
         self.staging, self.checkpoint, self.client = staging, checkpoint, client
-        self.kt13_domain = kt13_domain
+        self.kt13_base = kt13_base
         self.batch_size = batch_size
         self.progress = progress or (lambda kind, done, total: None)
         self.organization: str | None = None
@@ -137,12 +138,12 @@ class Migration:
         return reason is not None
 
     def _entry(self, kind: str, row: sqlite3.Row) -> dict[str, Any]:
-        mark = kt13_reference(self.kt13_domain, kind, row["source_id"])
+        mark = kt13_reference(self.kt13_base, kind, row["source_id"])
         sender = row["sender"]  # an application's Endpoint has its client id as id, like its Device
-        resource = to_fhir(kind, row, self.kt13_domain, self.refer, self.organization, self.devices.get(sender),
+        resource = to_fhir(kind, row, self.kt13_base, self.refer, self.organization, self.devices.get(sender),
                            f"Endpoint/{sender}" if sender in self.devices else None)
         return {"resource": resource, "request": {"method": "POST", "url": kind,
-                                                  "ifNoneExist": f"identifier={migrated(kind, mark)}"}}
+                                                  "ifNoneExist": urlencode({"identifier": migrated(kind, mark)})}}
 
     def _publish(self, kind: str, rows: list[sqlite3.Row]) -> int:
         """Send one Bundle; on refusal split it to find the refused resources. Returns Bundles sent."""

@@ -21,7 +21,7 @@ def check_profiles(staging: Staging, doc: dict[str, Any]) -> None:
             blocking = policy.get("per_type", {}).get(kind, policy.get("default", "blocking")) == "blocking"
             for row in staging.staged(kind):
                 known = row["sender"] in applications
-                resource = to_fhir(kind, row, doc["kt13"]["domain"], lambda k, s: f"{k}/{s}", "Organization/domain",
+                resource = to_fhir(kind, row, doc["kt13"]["fhir_base"], lambda k, s: f"{k}/{s}", "Organization/domain",
                                    f"Device/{row['sender']}" if known else None,
                                    f"Endpoint/{row['sender']}" if known else None)
                 problems = violations(resource)

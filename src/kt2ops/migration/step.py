@@ -135,12 +135,12 @@ def migrate(export: Path, work: Path, doc: dict[str, Any], target: Target, batch
     checkpoint = Checkpoint(work / "checkpoint.sqlite")
     client = target.client(doc["domain"]["id"])
     try:
-        result: Result = Migration(staging, checkpoint, client, doc["kt13"]["domain"], batch_size, progress).run()
+        result: Result = Migration(staging, checkpoint, client, doc["kt13"]["fhir_base"], batch_size, progress).run()
         apps = [a["id"] for a in doc["applications"]]
-        source = source_totals(staging, doc["kt13"]["domain"], apps)
+        source = source_totals(staging, doc["kt13"]["fhir_base"], apps)
         _write_json(work / "source-totals.json", {**source.as_dict(), "marks": source.marks})
         # Q.2's content check needs what the KT 1.3 messages state; the export itself goes below.
-        _write_json(work / "source-facts.json", source_facts(export, doc["kt13"]["domain"]))
+        _write_json(work / "source-facts.json", source_facts(export, doc["kt13"]["fhir_base"]))
     finally:
         staging.close()
         checkpoint.close()
@@ -235,7 +235,7 @@ def data_checks(work: Path, stored: dict[str, Any], doc: dict[str, Any], client:
     against target."""
     errors = json.loads((work / "errors.json").read_text())
     criteria = doc["migration"]["success_criteria"]
-    failed = {kt13_reference(doc["kt13"]["domain"], e["type"], e["source_id"]) for e in errors}
+    failed = {kt13_reference(doc["kt13"]["fhir_base"], e["type"], e["source_id"]) for e in errors}
     expected = Totals()  # what the target must hold: the source without the error list
     for kind, marks in stored["marks"].items():
         for mark, digest in marks.items():

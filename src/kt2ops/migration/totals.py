@@ -71,7 +71,7 @@ class Totals:
         return {"counts": self.counts, "hashes": self.hashes, "hash_total": self.hash_total}
 
 
-def source_totals(staging: Staging, kt13_domain: str, applications: Iterable[str],
+def source_totals(staging: Staging, kt13_base: str, applications: Iterable[str],
                   skip: set[tuple[str, str]] = frozenset()) -> Totals:
     """What the target should hold: every in-scope resource, mapped, except those in `skip` (type, KT 1.3
     id: the error list). Resources of applications that are no longer connected get the migration's own
@@ -83,10 +83,10 @@ def source_totals(staging: Staging, kt13_domain: str, applications: Iterable[str
             if (kind, row["source_id"]) in skip:
                 continue
             sender = row["sender"] if row["sender"] in known else MIGRATION_APP_ID
-            resource = to_fhir(kind, row, kt13_domain, lambda k, s: kt13_reference(kt13_domain, k, s),
+            resource = to_fhir(kind, row, kt13_base, lambda k, s: kt13_reference(kt13_base, k, s),
                                ORGANIZATION_KEY, application_key(sender),
                                endpoint_key(row["sender"]) if row["sender"] in known else None)
-            totals.add(kind, kt13_reference(kt13_domain, kind, row["source_id"]), resource_hash(resource))
+            totals.add(kind, kt13_reference(kt13_base, kind, row["source_id"]), resource_hash(resource))
     return totals.close()
 
 
