@@ -9,6 +9,7 @@ validation, staging, replay in transaction Bundles, source hash totals. The base
 host itself (no HTTP, no TLS, no validation). Afterwards the migrated resources are purged again.
 
     .venv/bin/python bench/migration_throughput.py [--messages 100000] [--env acc21] [--batch-size 200]
+                                                   [--concurrency 1 4]
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,11 +75,11 @@ def purge(container: str, database: str, kt13: str) -> None:
                     "-c", "VACUUM ANALYZE resources", "-c", "VACUUM ANALYZE identifiers"], check=True)
 
 
-def child(work: Path, kt13: str, env: str, address: str, batch_size: int) -> None:
+def child(work: Path, kt13: str, env: str, address: str, batch_size: int, concurrency: int) -> None:
     """The migration alone in its own process, so that its peak memory is its own."""
     target = Target(env, f"https://{env}.koppeltaal.test", address, LAB / ".pki" / env)
     start = time.perf_counter()
-    summary = migrate(work / "export.jsonl", work, bench_domain(kt13), target, batch_size)
+    summary = migrate(work / "export.jsonl", work, bench_domain(kt13), target, batch_size, concurrency=concurrency)
     print(json.dumps({**summary, "wall": time.perf_counter() - start,
                       "peak_kib": peak_kib()}))
 
@@ -94,10 +96,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--env", default="acc21")
     parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4],
+                        help="Bundles in flight within a type; one run per value, side by side")
     parser.add_argument("--child", nargs=4, metavar=("WORK", "KT13", "ENV", "ADDRESS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child[0]), args.child[1], args.child[2], args.child[3], args.batch_size)
+        child(Path(args.child[0]), args.child[1], args.child[2], args.child[3], args.batch_size, args.concurrency[0])
         return
     lab = json.loads(subprocess.run([str(ROOT / ".venv/bin/kt2"), "lab", "status", "--json"], capture_output=True,
                                     text=True, check=True).stdout)
@@ -106,9 +110,9 @@ def main() -> None:
     doc = bench_domain(kt13)
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        messages = write_export(work / "export.jsonl", kt13, args.messages)
+        messages = write_export(work / "source.jsonl", kt13, args.messages)  # P.8 removes its export: a copy a run
         # The baseline's rows: the same resources, mapped as the migration maps them.
-        staging = Staging.build(work / "export.jsonl", work / "baseline.sqlite", doc["migration"]["scope"],
+        staging = Staging.build(work / "source.jsonl", work / "baseline.sqlite", doc["migration"]["scope"],
                                 datetime.now(UTC))
         base = kt13_base(kt13)
         rows = [to_fhir(kind, row, base, lambda k, s: kt13_reference(base, k, s), None, None)
@@ -116,22 +120,30 @@ def main() -> None:
         staging.close()
         purge(host["container"], f"kt2_{args.env}", kt13)  # also refreshes the statistics before timing
         copy_seconds = raw_copy(host["container"], f"kt2_{args.env}", rows)
-        proc = subprocess.run([sys.executable, __file__, "--child", str(work), kt13, args.env, host["address"],
-                               "--batch-size", str(args.batch_size)], capture_output=True, text=True, check=True)
-        summary = json.loads(proc.stdout.strip().splitlines()[-1])
-        seconds, peak = summary["wall"], summary["peak_kib"]
-    # Gone for good, not only logically deleted: the next run starts from the same database.
+        runs = {}
+        for concurrency in args.concurrency:
+            # Gone for good, not only logically deleted: every run starts from the same database.
+            purge(host["container"], f"kt2_{args.env}", kt13)
+            (work / "checkpoint.sqlite").unlink(missing_ok=True)
+            shutil.copyfile(work / "source.jsonl", work / "export.jsonl")
+            proc = subprocess.run([sys.executable, __file__, "--child", str(work), kt13, args.env, host["address"],
+                                   "--batch-size", str(args.batch_size), "--concurrency", str(concurrency)],
+                                  capture_output=True, text=True, check=True)
+            runs[concurrency] = json.loads(proc.stdout.strip().splitlines()[-1])
     purge(host["container"], f"kt2_{args.env}", kt13)
-    resources = sum(summary["migrated"].values())
+    first = next(iter(runs.values()))
+    resources = sum(first["migrated"].values())
     print(f"migration of {messages} KT 1.3 messages -> {resources} KT 2.0 resources on {args.env} "
-          f"(Bundles of {args.batch_size}; errors: {summary['errors']})")
-    print(f"{'method':<52}{'s':>8}{'resources/s':>13}{'messages/s':>12}{'vs COPY':>9}")
+          f"(Bundles of {args.batch_size}; errors: {first['errors']})")
+    print(f"{'method':<52}{'s':>8}{'resources/s':>13}{'messages/s':>12}{'vs COPY':>9}{'peak MiB':>10}")
     copy_rate = len(rows) / copy_seconds
-    print(f"{'kt2ops P.8 end to end (validate, stage, replay, totals)':<52}{seconds:>8.1f}{resources / seconds:>13.0f}"
-          f"{messages / seconds:>12.0f}{resources / seconds / copy_rate:>8.3f}x")
+    for concurrency, summary in runs.items():
+        seconds = summary["wall"]
+        label = f"kt2ops P.8 end to end, {concurrency} Bundle(s) in flight"
+        print(f"{label:<52}{seconds:>8.1f}{resources / seconds:>13.0f}{messages / seconds:>12.0f}"
+              f"{resources / seconds / copy_rate:>8.3f}x{summary['peak_kib'] / 1024:>10.0f}")
     print(f"{'raw PostgreSQL COPY of the same resources (baseline)':<52}{copy_seconds:>8.2f}{copy_rate:>13.0f}"
           f"{'':>12}{1:>8.3f}x")
-    print(f"peak memory of the migrating process (its own): {peak / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ class ActionModule(Kt2Action):
             export = work / "export.jsonl"
             export_sha256 = fetch_export(Remote.from_hostvars(args["kt13_host"], hostvars[args["kt13_host"]]),
                                          doc["kt13"]["domain"], export)
-            summary = migrate(export, work, doc, target, args["batch_size"], progress=throttled(Display().display))
+            summary = migrate(export, work, doc, target, args["batch_size"], progress=throttled(Display().display),
+                              concurrency=args["concurrency"])
         except (RunbookError, RemoteError, FhirError, ValidationFailed, OSError) as exc:
             raise AnsibleActionFail(f"{what}: {exc}") from exc
         sent = sum(summary["bundles"].values())

@@ -21,6 +21,10 @@ options:
   target_host: {description: Inventory host of the target environment., type: str, required: true}
   pki_dir: {description: The control machine's PKI directory (CA and keys per environment)., type: path, required: true}
   batch_size: {description: Resources per transaction Bundle., type: int, default: 200}
+  concurrency:
+    description: Bundles in flight at once within a type; the types still go one after the other in reference order.
+    type: int
+    default: 4
 author: kt2ops
 """
 
@@ -33,6 +37,7 @@ EXAMPLES = r"""
     target_host: prd2.lab
     pki_dir: "{{ inventory_dir }}/.pki"
     batch_size: 200
+    concurrency: 4
   run_once: true
   delegate_to: localhost
 """

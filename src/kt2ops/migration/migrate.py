@@ -3,15 +3,19 @@
 Types go in reference order, in transaction Bundles of conditional creates keyed by the migration
 identifier, so a Bundle sent twice creates nothing twice. A checkpoint (SQLite, beside the staging)
 records each resource's server id once its Bundle is committed: a killed run resumes where it stopped
-and at worst re-sends the one Bundle in flight, which the server then answers with the existing ids.
+and at worst re-sends the Bundles in flight, which the server then answers with the existing ids.
 A Bundle the server refuses is split until the refused resources are found; they go to the error list
-(M.3 / Q.1) with the message they came from and the reason, and what depends on them fails with them."""
+(M.3 / Q.1) with the message they came from and the reason, and what depends on them fails with them.
+
+Within a type several Bundles are in flight at once (nothing of a type references its own type); a type
+starts when every Bundle of the types before it is settled, so references always point at what is there."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -94,12 +98,16 @@ def _batches(rows: Iterator[sqlite3.Row], size: int) -> Iterator[list[sqlite3.Ro
         yield batch
 
 
+Sent = tuple[int, list[tuple[sqlite3.Row, str]], list[tuple[sqlite3.Row, str]]]  # Bundles, (row, id), (row, error)
+
+
 class Migration:
     def __init__(self, staging: Staging, checkpoint: Checkpoint, client: FhirClient, kt13_base: str,
-                 batch_size: int = 200, progress: Progress | None = None) -> None:
+                 batch_size: int = 200, progress: Progress | None = None, concurrency: int = 4) -> None:
         self.staging, self.checkpoint, self.client = staging, checkpoint, client
         self.kt13_base = kt13_base
         self.batch_size = batch_size
+        self.concurrency = max(1, concurrency)
         self.progress = progress or (lambda kind, done, total: None)
         self.organization: str | None = None
         self.devices: dict[str, str] = {}
@@ -117,15 +125,26 @@ class Migration:
         result = Result()
         totals = self.staging.in_scope_counts()
         excluded = {(r["type"], r["source_id"]): r["reason"] for r in self.staging.excluded()}
-        for kind in TYPES_IN_ORDER:
-            pending = (row for row in self.staging.staged(kind)
-                       if self.checkpoint.target(kind, row["source_id"]) is None
-                       and not self._excluded(kind, row, excluded))
-            for batch in _batches(pending, self.batch_size):
-                result.sent[kind] = result.sent.get(kind, 0) + self._publish(kind, batch)
-                self.progress(kind, self.checkpoint.done(kind), totals[kind])
-            result.migrated[kind] = self.checkpoint.done(kind)
-            self.progress(kind, result.migrated[kind], totals[kind])
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="p8") as pool:
+            for kind in TYPES_IN_ORDER:
+                pending = (row for row in self.staging.staged(kind)
+                           if self.checkpoint.target(kind, row["source_id"]) is None
+                           and not self._excluded(kind, row, excluded))
+                in_flight: set[Future[Sent]] = set()
+                for batch in _batches(pending, self.batch_size):
+                    # Mapping and the checkpoint stay in this thread; only the HTTP exchange goes to the pool.
+                    in_flight.add(pool.submit(self._send, kind, self._prepare(kind, batch)))
+                    if len(in_flight) >= self.concurrency:
+                        done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                        if failure := self._settle(kind, done, result, totals[kind]):
+                            # The platform, not the data: the other Bundles in flight settle into the
+                            # checkpoint first, so that a resume sends only what never arrived.
+                            self._settle(kind, wait(in_flight).done, result, totals[kind])
+                            raise failure
+                if failure := self._settle(kind, in_flight, result, totals[kind]):
+                    raise failure
+                result.migrated[kind] = self.checkpoint.done(kind)
+                self.progress(kind, result.migrated[kind], totals[kind])
         result.errors = self.checkpoint.errors()
         result.seconds = time.perf_counter() - start
         return result
@@ -145,26 +164,45 @@ class Migration:
         return {"resource": resource, "request": {"method": "POST", "url": kind,
                                                   "ifNoneExist": urlencode({"identifier": migrated(kind, mark)})}}
 
-    def _publish(self, kind: str, rows: list[sqlite3.Row]) -> int:
-        """Send one Bundle; on refusal split it to find the refused resources. Returns Bundles sent."""
-        ready: list[tuple[sqlite3.Row, dict[str, Any]]] = []
+    def _prepare(self, kind: str, rows: list[sqlite3.Row]) -> list[tuple[sqlite3.Row, dict[str, Any]]]:
+        """The Bundle's entries; a row whose reference did not migrate goes to the error list instead."""
+        ready = []
         for row in rows:
             try:
                 ready.append((row, self._entry(kind, row)))
             except Unresolved as error:
                 self.checkpoint.error(kind, row, str(error))
+        return ready
+
+    def _send(self, kind: str, ready: list[tuple[sqlite3.Row, dict[str, Any]]]) -> Sent:
+        """One Bundle (in a pool thread); on refusal split it to find the refused resources."""
         if not ready:
-            return 0
+            return 0, [], []
         response = self.client.transaction([entry for _, entry in ready])
         if response.status_code == 200:
             locations = [e["response"]["location"].split("/")[1] for e in response.json()["entry"]]
-            self.checkpoint.record(kind, [(row["source_id"], target)
-                                          for (row, _), target in zip(ready, locations, strict=True)])
-            return 1
+            return 1, [(row, target) for (row, _), target in zip(ready, locations, strict=True)], []
         if response.status_code >= 500 or response.status_code in (401, 403):
             raise FhirError(f"P.8 {kind} Bundle", response)  # the platform, not the data: stop, resume later
         if len(ready) == 1:
-            self.checkpoint.error(kind, ready[0][0], f"refused by KT 2.0: {diagnostics(response)}")
-            return 1
+            return 1, [], [(ready[0][0], f"refused by KT 2.0: {diagnostics(response)}")]
         half = len(ready) // 2
-        return 1 + self._publish(kind, [r for r, _ in ready[:half]]) + self._publish(kind, [r for r, _ in ready[half:]])
+        first, second = self._send(kind, ready[:half]), self._send(kind, ready[half:])
+        return 1 + first[0] + second[0], first[1] + second[1], first[2] + second[2]
+
+    def _settle(self, kind: str, done: set[Future[Sent]], result: Result, total: int) -> BaseException | None:
+        """Record what settled Bundles stored (one checkpoint transaction each) and what they refused; the
+        first platform error among them is returned for the caller to stop on."""
+        failed = [f.exception() for f in done if f.exception() is not None]
+        for future in done:
+            if future.exception() is not None:
+                continue
+            bundles, stored, refused = future.result()
+            if stored:
+                self.checkpoint.record(kind, [(row["source_id"], target) for row, target in stored])
+            for row, reason in refused:
+                self.checkpoint.error(kind, row, reason)
+            result.sent[kind] = result.sent.get(kind, 0) + bundles
+        if done:
+            self.progress(kind, self.checkpoint.done(kind), total)
+        return failed[0] if failed else None

@@ -128,14 +128,16 @@ def readable_validation(report: dict[str, Any]) -> str:
 
 
 def migrate(export: Path, work: Path, doc: dict[str, Any], target: Target, batch_size: int = 200,
-            progress: Progress | None = None, reference: datetime | None = None) -> dict[str, Any]:
+            progress: Progress | None = None, reference: datetime | None = None,
+            concurrency: int = 4) -> dict[str, Any]:
     """P.8 / M.2: validate, then replay; writes errors.json, source-totals.json and migration.json and
     removes the staging and the export. Resumes from the checkpoint of an interrupted run."""
     staging, validation = validate(export, work, doc, reference)
     checkpoint = Checkpoint(work / "checkpoint.sqlite")
     client = target.client(doc["domain"]["id"])
     try:
-        result: Result = Migration(staging, checkpoint, client, doc["kt13"]["fhir_base"], batch_size, progress).run()
+        result: Result = Migration(staging, checkpoint, client, doc["kt13"]["fhir_base"], batch_size, progress,
+                                   concurrency).run()
         apps = [a["id"] for a in doc["applications"]]
         source = source_totals(staging, doc["kt13"]["fhir_base"], apps)
         _write_json(work / "source-totals.json", {**source.as_dict(), "marks": source.marks})
