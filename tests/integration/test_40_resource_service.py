@@ -192,6 +192,28 @@ def test_conditional_create_search_count_and_last_updated(provisioned):
 
 
 @pytest.mark.lab
+def test_searchsets_page_by_next_links_each_match_once(provisioned):
+    app = kt2_client(provisioned, "acc22", DOMAIN, EHR)
+    system = f"urn:test:paging:{uuid.uuid4().hex}"
+    for n in range(5):
+        app.fhir("POST", "Patient", json={**_patient(str(n)), "identifier": [{"system": system, "value": str(n)}]})
+    first = app.fhir("GET", "Patient", params={"identifier": f"{system}|", "_count": 2}).json()
+    assert first["total"] == 5
+    assert [link["relation"] for link in first["link"]] == ["self", "next"]
+    seen, page = [], first
+    while True:
+        seen += [e["resource"]["identifier"][0]["value"] for e in page["entry"]]
+        following = next((link["url"] for link in page["link"] if link["relation"] == "next"), None)
+        if following is None:
+            break
+        page = app.fhir("GET", following.split("/fhir/r4/", 1)[1]).json()
+        assert "total" not in page  # counted once, on the first page
+    assert sorted(seen) == ["0", "1", "2", "3", "4"]
+    refused = app.fhir("GET", "Patient", params={"_cursor": "not-ours"})
+    assert refused.status_code == 400 and "_cursor: not a cursor" in refused.text
+
+
+@pytest.mark.lab
 def test_identifier_search_follows_an_update(provisioned):
     app = kt2_client(provisioned, "acc22", DOMAIN, EHR)
     old, new = uuid.uuid4().hex, uuid.uuid4().hex

@@ -104,17 +104,25 @@ class FhirClient:
         return int(response.json()["total"])
 
     def search_all(self, resource_type: str, page: int = 1000, **params: str) -> Iterator[dict[str, Any]]:
-        """Every match, page by page (bounded memory)."""
-        offset = 0
+        """Every match, page by page (bounded memory), following the server's `next` links as FHIR says
+        a client pages (how a server pages is its own: a keyset, HAPI's page ids)."""
+        response = self.call("GET", resource_type, params={**params, "_count": str(page)})
         while True:
-            response = self.call("GET", resource_type, params={**params, "_count": str(page), "_offset": str(offset)})
             if response.status_code != 200:
                 raise FhirError(f"search {resource_type}", response)
-            entries = response.json().get("entry", [])
-            yield from (e["resource"] for e in entries)
-            if len(entries) < page:
+            bundle = response.json()
+            yield from (e["resource"] for e in bundle.get("entry", []))
+            following = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
+            if following is None:
                 return
-            offset += page
+            response = self.call("GET", self._relative(following))
+
+    def _relative(self, url: str) -> str:
+        """A link of the domain's FHIR base as a path below it; a link anywhere else is refused."""
+        base = f"https://{self.hostname}/api/v1/{self.domain}/fhir/r4/"
+        if not url.startswith(base):
+            raise FhirError(f"next link {url} is not under {base}", httpx.Response(502, text="foreign link"))
+        return url[len(base):]
 
     def close(self) -> None:
         self.http.close()

@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from psycopg import AsyncConnection
 from starlette.applications import Starlette
@@ -137,29 +137,31 @@ class ResourceService:
         if summary not in (None, "count"):
             raise BadRequest("_summary: only 'count' is supported")
         try:
-            limit = min(int(options.get("_count", 50)), MAX_PAGE)
-            offset = int(options.get("_offset", 0))
+            limit = max(1, min(int(options.get("_count", 50)), MAX_PAGE))
         except ValueError as error:
-            raise BadRequest("_count and _offset must be whole numbers") from error
+            raise BadRequest("_count must be a whole number") from error
+        after = fhir.read_cursor(options["_cursor"]) if "_cursor" in options else None
         conditions, args = fhir.search_conditions([(k, v) for k, v in params
-                                                   if k not in ("_summary", "_count", "_offset")])
+                                                   if k not in ("_summary", "_count", "_cursor")])
 
         async def handler(conn: AsyncConnection, grant: Grant, domain: str) -> Response:
             reach = grant.reach(resource_type, "s")
             own_conditions, own_args = conditions, args
             if reach is not None:
                 own_conditions, own_args = [*conditions, "origin = ANY(%s)"], [*args, list(reach)]
-            total, found = await store.search(conn, resource_type, own_conditions, own_args,
-                                              summary == "count", limit, offset)
-            bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total}
+            bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+            if summary == "count" or after is None:  # the total once, on the first page: counting costs a scan
+                bundle["total"] = await store.count(conn, resource_type, own_conditions, own_args)
             if summary != "count":
-                base = self.base(domain)
-                bundle["entry"] = [{"fullUrl": f"{base}/{resource_type}/{r['id']}", "resource": r,
-                                    "search": {"mode": "match"}} for r in found]
-                if offset + limit < total:
-                    query = "&".join(f"{k}={v}" for k, v in params if k != "_offset")
-                    bundle["link"] = [{"relation": "next",
-                                       "url": f"{base}/{resource_type}?{query}&_offset={offset + limit}"}]
+                base = f"{self.base(domain)}/{resource_type}"
+                found, following = await store.page(conn, resource_type, own_conditions, own_args, limit, after)
+                bundle["link"] = [{"relation": "self", "url": f"{base}?{urlencode(params)}"}]
+                if following is not None:
+                    query = urlencode([*((k, v) for k, v in params if k != "_cursor"),
+                                       ("_cursor", fhir.write_cursor(following))])
+                    bundle["link"].append({"relation": "next", "url": f"{base}?{query}"})
+                bundle["entry"] = [{"fullUrl": f"{base}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+                                   for r in found]
             return fhir_response(bundle)
 
         return await self.fhir(request, handler)

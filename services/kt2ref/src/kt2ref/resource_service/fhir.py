@@ -1,5 +1,6 @@
 """FHIR rules of the resource service: supported types, validation, resource-origin, search parameters."""
 
+import base64
 import re
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,20 @@ RESOURCE_TYPES = frozenset({
 RESOURCE_ORIGIN = "http://koppeltaal.nl/fhir/StructureDefinition/resource-origin"
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 DATE_PREFIXES = {"eq": "=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
-SEARCH_PARAMETERS = {"_id", "_lastUpdated", "_summary", "_count", "_offset", "identifier", "resource-origin"}
+SEARCH_PARAMETERS = {"_id", "_lastUpdated", "_summary", "_count", "_cursor", "identifier", "resource-origin"}
+
+
+def write_cursor(after: tuple[datetime, str]) -> str:
+    """The opaque _cursor of a next link: where the page before it ended, in (last_updated, id) order."""
+    return base64.urlsafe_b64encode(f"{after[0].isoformat()}|{after[1]}".encode()).decode()
+
+
+def read_cursor(token: str) -> tuple[datetime, str]:
+    try:
+        moment, _, resource_id = base64.urlsafe_b64decode(token.encode()).decode().rpartition("|")
+        return datetime.fromisoformat(moment), resource_id
+    except ValueError as error:
+        raise BadRequest("_cursor: not a cursor of this server's next link") from error
 
 
 def check_type(resource_type: str) -> None:

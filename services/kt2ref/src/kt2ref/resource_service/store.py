@@ -70,17 +70,27 @@ async def mark_deleted(conn: AsyncConnection, resource_type: str, resource_id: s
                        "WHERE type = %s AND id = %s", (resource_type, resource_id))
 
 
-async def search(conn: AsyncConnection, resource_type: str, conditions: list[str], args: list[Any],
-                 count_only: bool, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+async def count(conn: AsyncConnection, resource_type: str, conditions: list[str], args: list[Any]) -> int:
     where = " AND ".join(["type = %s", "NOT deleted", *conditions])
     cursor = await conn.execute(f"SELECT count(*) AS n FROM resources WHERE {where}", (resource_type, *args))
-    total = (await cursor.fetchone())["n"]
-    if count_only:
-        return total, []
+    return (await cursor.fetchone())["n"]
+
+
+async def page(conn: AsyncConnection, resource_type: str, conditions: list[str], args: list[Any], limit: int,
+               after: tuple[datetime, str] | None) -> tuple[list[dict[str, Any]], tuple[datetime, str] | None]:
+    """One page in (last_updated, id) order after the keyset `after`, and the keyset of the next page (None at
+    the end): every page costs the same, however deep into the result it lies (an OFFSET reads all before)."""
+    where = ["type = %s", "NOT deleted", *conditions]
+    if after is not None:
+        where.append("(last_updated, id) > (%s, %s)")
+        args = [*args, *after]
     cursor = await conn.execute(
-        f"SELECT id, version, last_updated, body FROM resources WHERE {where} "
-        "ORDER BY last_updated, id LIMIT %s OFFSET %s", (resource_type, *args, limit, offset))
-    return total, [row["body"] for row in await cursor.fetchall()]
+        f"SELECT id, last_updated, body FROM resources WHERE {' AND '.join(where)} "
+        "ORDER BY last_updated, id LIMIT %s", (resource_type, *args, limit + 1))
+    rows = await cursor.fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [row["body"] for row in rows], (rows[-1]["last_updated"], rows[-1]["id"]) if more else None
 
 
 async def find_one(conn: AsyncConnection, resource_type: str, conditions: list[str], args: list[Any]) -> dict | None:
