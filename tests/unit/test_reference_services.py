@@ -37,3 +37,35 @@ def test_validation_names_the_element():
         validate({"resourceType": "Task", "status": "ready"})
     with pytest.raises(BadRequest, match="not supported"):
         validate({"resourceType": "Observation"})
+
+
+def test_statistics_are_refreshed_once_per_batch_of_rows_written_and_one_at_a_time():
+    import asyncio
+    from contextlib import asynccontextmanager
+
+    from kt2ref.resource_service.statistics import FreshStatistics
+
+    class Pool:
+        def __init__(self):
+            self.statements = []
+
+        @asynccontextmanager
+        async def connection(self):
+            class Conn:
+                async def execute(inner, sql):
+                    self.statements.append(sql)
+                    await asyncio.sleep(0.01)
+            yield Conn()
+
+    async def scenario():
+        pool, statistics = Pool(), FreshStatistics(rows_between=100)
+        for _ in range(3):
+            statistics.written += 60
+            statistics.committed(pool)  # 60, 120 (analyze), 60 again while it runs: nothing
+        await statistics.running
+        statistics.written += 60
+        statistics.committed(pool)  # 120 since the last one: the next
+        await statistics.running
+        return pool.statements
+
+    assert asyncio.run(scenario()) == ["ANALYZE resources, identifiers"] * 2

@@ -27,6 +27,7 @@ from kt2ref.common import (
 )
 from kt2ref.resource_service import domains, fhir, store
 from kt2ref.resource_service.auth import Grant, TokenVerifier
+from kt2ref.resource_service.statistics import FreshStatistics
 
 MAX_PAGE = 1000
 
@@ -45,6 +46,7 @@ class ResourceService:
     def __init__(self, config: dict[str, Any]) -> None:
         self.public_base_url = config["public_base_url"].rstrip("/")
         self.verifier = TokenVerifier(config["jwks_endpoint"], self.public_base_url)
+        self.statistics = FreshStatistics()
 
     def base(self, domain: str) -> str:
         return f"{self.public_base_url}/api/v1/{domain}/fhir/r4"
@@ -70,7 +72,9 @@ class ResourceService:
             # A closed domain (being migrated, not yet opened: runbook P.8 .. Q.10) serves the migration only.
             if not row["traffic_open"] and not grant.migration:
                 raise BadRequest(f"domain {domain} is closed for traffic", 503, "transient")
-            return await handler(conn, grant, domain)
+            response = await handler(conn, grant, domain)
+        self.statistics.committed(request.app.state.pool)
+        return response
 
     async def create(self, request: Request) -> Response:
         resource_type = request.path_params["type"]
@@ -237,6 +241,7 @@ class ResourceService:
                 raise BadRequest(f"resource-origin {requested} is not a Device of domain {domain}", 422, "invalid")
             origin = requested
         resource = fhir.with_origin({k: v for k, v in body.items() if k not in ("id", "meta")}, origin)
+        self.statistics.written += 1
         return await store.insert(conn, domain, resource, origin, resource_id)
 
     async def _visible(self, conn: AsyncConnection, grant: Grant, resource_type: str, resource_id: str,
