@@ -182,10 +182,19 @@ def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped
         f"Patient {mark}: birthDate: KT 1.3 {patient.get('birthDate')!r}, KT 2.0 '1999-09-09'"]
 
 
-# Loaded by every Python process of the run it is put in reach of (PYTHONPATH): the migration's mapping with
-# birthDate no longer copied, as a careless change to mapping.py would do.
-DROP_BIRTH_DATE = ("import kt2ops.migration.mapping as mapping\n"
-                   "mapping.COPIED['Patient'] = tuple(e for e in mapping.COPIED['Patient'] if e != 'birthDate')\n")
+# Loaded by every Python process of the run it is put in reach of (PYTHONPATH): the migration's mapping
+# keeping only the migration identifier of a Patient, as a careless change to mapping.py would do. (Dropping
+# an element the KT2 profile requires, such as birthDate, validation now refuses before anything is sent.)
+DROP_IDENTIFIERS = """
+import kt2ops.migration.mapping as mapping
+original = mapping.to_fhir
+def to_fhir(kind, *args, **kwargs):
+    resource = original(kind, *args, **kwargs)
+    if kind == "Patient":
+        resource["identifier"] = [i for i in resource["identifier"] if i.get("use") == "temp"]
+    return resource
+mapping.to_fhir = to_fhir
+"""
 
 
 def migrate_afresh(secured, inventory, env=None):
@@ -202,21 +211,21 @@ def migrate_afresh(secured, inventory, env=None):
 def test_a_mapping_that_drops_a_field_fails_q2_naming_resource_and_element(secured, stopped, tmp_path):
     work = stopped / ".runbook" / "migration" / DOMAIN / "prd2"
     facts = kt13_facts(secured, KT13_DOMAIN, tmp_path)  # what KT 1.3 states, not what the target holds now
-    dated = sorted(m for m in map(migration_mark, migrated_patients(secured, stopped)) if facts[m]["birthDate"])
-    (tmp_path / "sitecustomize.py").write_text(DROP_BIRTH_DATE)
+    patients = sorted(m for m in map(migration_mark, migrated_patients(secured, stopped)) if facts[m]["identifier"])
+    (tmp_path / "sitecustomize.py").write_text(DROP_IDENTIFIERS)
     try:
         migrate_afresh(secured, stopped, env={"PYTHONPATH": str(tmp_path)})
-        assert not [p for p in migrated_patients(secured, stopped) if "birthDate" in p]  # the mutation took effect
+        assert all(len(p["identifier"]) == 1 for p in migrated_patients(secured, stopped))  # the mutation took effect
         failed = step(stopped, "Q")
         said = " ".join(failed.stdout.split())
         # The mapping's own hash totals agree with themselves; the content check, from the KT 1.3 messages,
         # does not, and names each Patient and the element.
         assert failed.returncode != 0 and "Q.2 hash totals of the migrated content: met" in said
         figures = _content_check(work)["figures"]
-        assert figures["differing"] == len(dated) > 20 and len(figures["differences"]) == 20  # the first listed
-        named = {d.partition(": birthDate: KT 1.3 ")[0] for d in figures["differences"]}
-        assert named <= {f"Patient {m}" for m in dated} and len(named) == 20
-        assert all(d.endswith(", KT 2.0 None") for d in figures["differences"])
+        assert figures["differing"] == len(patients) > 20 and len(figures["differences"]) == 20  # the first listed
+        named = {d.partition(": identifier: KT 1.3 ")[0] for d in figures["differences"]}
+        assert named <= {f"Patient {m}" for m in patients} and len(named) == 20
+        assert all(d.endswith(", KT 2.0 []") for d in figures["differences"])
     finally:
         migrate_afresh(secured, stopped)
     assert ok(step(stopped, "Q")).returncode == 0
