@@ -49,20 +49,23 @@ def test_a_registered_pem_key_signs_with_rs512_only():
         "invalid_client", "client_assertion alg 'RS384' is not accepted for ecd; use RS512")
 
 
-@pytest.mark.parametrize(("token", "message"), [
-    (jwt.encode({"iss": "ecd"}, None, algorithm="none"), "client_assertion alg 'none' is not accepted"),
-    (jwt.encode({"iss": "ecd"}, "a-shared-secret-of-32-bytes-long!", algorithm="HS256"),
+OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+# Made when the test runs, not when it is collected: the assertions carry times (a suite may run long before).
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: jwt.encode({"iss": "ecd"}, None, algorithm="none"), "client_assertion alg 'none' is not accepted"),
+    (lambda: jwt.encode({"iss": "ecd"}, "a-shared-secret-of-32-bytes-long!", algorithm="HS256"),
      "client_assertion alg 'HS256' is not accepted"),
-    (assertion(RSA_KEY, exp=int(time.time()) - 10), "client_assertion has expired"),
-    (assertion(RSA_KEY, aud="https://acc22.example/api/v1/d/oauth2/token"), f"aud must be exactly {TOKEN_URL}"),
-    (assertion(RSA_KEY, sub="other"), "sub must equal iss"),
-    (assertion(RSA_KEY, exp=int(time.time()) + 3600), "valid for at most 5 minutes"),
-    (assertion(RSA_KEY, jti=None), 'Token is missing the "jti" claim'),
-    (assertion(rsa.generate_private_key(public_exponent=65537, key_size=2048)),
-     "not signed with the key registered for ecd on this environment"),
-])
-def test_each_bad_assertion_is_refused_as_invalid_client_with_its_reason(token, message):
-    error, description = _refusal(token)
+    (lambda: assertion(RSA_KEY, exp=int(time.time()) - 10), "client_assertion has expired"),
+    (lambda: assertion(RSA_KEY, aud="https://acc22.example/api/v1/d/oauth2/token"), f"aud must be exactly {TOKEN_URL}"),
+    (lambda: assertion(RSA_KEY, sub="other"), "sub must equal iss"),
+    (lambda: assertion(RSA_KEY, exp=int(time.time()) + 3600), "valid for at most 5 minutes"),
+    (lambda: assertion(RSA_KEY, jti=None), 'Token is missing the "jti" claim'),
+    (lambda: assertion(OTHER_KEY), "not signed with the key registered for ecd on this environment"),
+], ids=["none", "hs256", "expired", "audience", "sub", "lifetime", "jti", "foreign-key"])
+def test_each_bad_assertion_is_refused_as_invalid_client_with_its_reason(make, message):
+    error, description = _refusal(make())
     assert error == "invalid_client" and message in description
 
 
