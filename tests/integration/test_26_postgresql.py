@@ -12,13 +12,16 @@ def _psql(container: str, sql: str) -> str:
 def test_each_environment_has_its_own_database(provisioned):
     for host in provisioned:
         env = host["environment"]
-        # The KT 1.3 server has a database of its own; each KT 2.0 environment one for its resource service.
-        wanted, owner = ("kt13", "kt13_server") if env == "kt13" else (f"kt2_{env}", "kt2_resource_service")
+        # The KT 1.3 server has a database of its own; each KT 2.0 environment one for its resource service and
+        # one for its authentication service, each owned by its service's role.
+        wanted = {"kt13": "kt13_server"} if env == "kt13" else {
+            f"kt2_{env}": "kt2_resource_service", f"kt2auth_{env}": "kt2_auth_service"}
         databases = _psql(host["container"], "SELECT datname FROM pg_database WHERE datname NOT LIKE 'template%' "
                                              "AND datname <> 'postgres'")
-        assert databases.split() == [wanted]
-        assert _psql(host["container"], f"SELECT pg_get_userbyid(datdba) FROM pg_database "
-                                        f"WHERE datname = '{wanted}'") == owner
+        assert sorted(databases.split()) == sorted(wanted)
+        for database, owner in wanted.items():
+            assert _psql(host["container"], f"SELECT pg_get_userbyid(datdba) FROM pg_database "
+                                            f"WHERE datname = '{database}'") == owner
 
 
 def test_database_is_not_reachable_from_outside_its_host(provisioned):
