@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Benchmark: FHIR write throughput of an environment's resource service, beside raw PostgreSQL COPY.
+"""Benchmark: FHIR write throughput of an environment's FHIR server (HAPI), beside raw PostgreSQL COPY.
 
 Writes the same synthetic Patient rows three ways, in this one run, on one environment of the lab:
-  1. single FHIR creates (POST Patient), one at a time, through nginx + TLS, token, validation, JSONB;
+  1. single FHIR creates (POST Patient), one at a time, through nginx + TLS, token, KT rules and profile check,
+     HAPI JPA;
   2. FHIR transaction Bundles of --bundle-size Patients through the same path;
   3. baseline: a raw COPY of the same JSON rows into a scratch table of the same PostgreSQL, timed on
      the host itself (no HTTP, no TLS, no validation).
@@ -47,7 +48,7 @@ def patients(count: int) -> list[dict]:
     run = uuid.uuid4().hex[:8]
     return [{"resourceType": "Patient", "active": True, "gender": "female", "birthDate": "1980-01-01",
              "identifier": [{"system": "urn:kt2ops:bench", "value": f"{run}-{n}"}],
-             "name": [{"given": ["Bench"], "family": f"Testmans {n}"}]} for n in range(count)]
+             "name": [{"use": "official", "given": ["Bench"], "family": f"Testmans {n}"}]} for n in range(count)]
 
 
 def single(client, rows: list[dict]) -> float:

@@ -12,10 +12,10 @@ def _psql(container: str, sql: str) -> str:
 def test_each_environment_has_its_own_database(provisioned):
     for host in provisioned:
         env = host["environment"]
-        # The KT 1.3 server has a database of its own; each KT 2.0 environment one for its resource service and
+        # The KT 1.3 server has a database of its own; each KT 2.0 environment one for its FHIR server and
         # one for its authentication service, each owned by its service's role.
         wanted = {"kt13": "kt13_server"} if env == "kt13" else {
-            f"kt2_{env}": "kt2_resource_service", f"kt2auth_{env}": "kt2_auth_service"}
+            f"kt2_{env}": "kt2_fhir_server", f"kt2auth_{env}": "kt2_auth_service"}
         databases = _psql(host["container"], "SELECT datname FROM pg_database WHERE datname NOT LIKE 'template%' "
                                              "AND datname <> 'postgres'")
         assert sorted(databases.split()) == sorted(wanted)

@@ -54,5 +54,20 @@ def test_a_next_link_outside_the_domains_base_is_refused():
     pages = {None: (["a"], "https://elsewhere.example/api/v1/d/fhir/r4/Patient?_cursor=x")}
     results = client_with(platform(pages, [])).search_all("Patient")
     assert next(results)["id"] == "a"
-    with pytest.raises(FhirError, match=re.escape(f"is not under {BASE}/")):
+    with pytest.raises(FhirError, match=re.escape(f"is not under {BASE}")):
+        next(results)
+
+
+def test_hapis_paging_links_on_the_base_itself_are_followed():
+    pages = {None: (["a"], f"{BASE}?_getpages=p1&_getpagesoffset=1&_count=1&_cursor=c1"), "c1": (["b"], None)}
+    seen: list[httpx.URL] = []
+    assert [p["id"] for p in client_with(platform(pages, seen)).search_all("Patient", page=1)] == ["a", "b"]
+    assert seen[1].path == "/api/v1/d/fhir/r4" and seen[1].params["_getpages"] == "p1"
+
+
+def test_a_link_that_only_starts_like_the_base_is_refused():
+    pages = {None: (["a"], f"{BASE}-other/Patient?_cursor=x")}
+    results = client_with(platform(pages, [])).search_all("Patient")
+    next(results)
+    with pytest.raises(FhirError, match="is not under"):
         next(results)

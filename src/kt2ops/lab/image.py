@@ -26,6 +26,8 @@ PACKAGES = (
     # Preloaded so that every provision and molecule scenario does not download them again; the roles
     # still install them (a no-op here) for real hosts.
     "postgresql", "python3-psycopg2", "acl", "nginx",
+    # The JRE of the KT 2.0 FHIR server (HAPI FHIR JPA).
+    "openjdk-17-jre-headless",
 )
 
 # Files written into the image, path -> content. Part of the recipe hash.
@@ -49,12 +51,16 @@ IMAGE_FILES: dict[str, str] = {
 MASKED_UNITS = ("getty.target", "console-getty.service", "systemd-firstboot.service")
 SETUP_SCRIPT = (
     "set -e; export DEBIAN_FRONTEND=noninteractive; "
+    # The JRE's configuration runs java, which needs /proc; debootstrap leaves it unconfigured without.
+    "mount -t proc proc /proc; trap 'umount /proc' EXIT; "
     "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; "
-    "apt-get -q update; apt-get -q -y upgrade; apt-get clean; "
+    "dpkg --configure -a; apt-get -q update; apt-get -q -y upgrade; apt-get clean; "
     # The lists are dropped to keep the image small; so must be the stamp that says they are fresh.
     "rm -rf /var/lib/apt/lists/* /var/lib/apt/periodic/update-success-stamp; touch -d @0 /var/lib/apt/lists; "
     "rm -f /usr/sbin/policy-rc.d /etc/ssh/ssh_host_*; "
     ": > /etc/machine-id; rm -f /etc/hostname; "
+    # The cluster was created next to the build machine's ports; a host of the lab has 5432 to itself.
+    "sed -i 's/^port = .*/port = 5432/' /etc/postgresql/*/main/postgresql.conf; "
     f"systemctl mask {' '.join(MASKED_UNITS)}; systemctl enable ssh.service"
 )
 

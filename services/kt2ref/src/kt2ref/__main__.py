@@ -8,7 +8,6 @@ from multiprocessing import resource_tracker
 import uvicorn
 
 SERVICES = {
-    "resource-service": "kt2ref.resource_service.app:create_app",
     "kt13-server": "kt2ref.kt13.app:create_app",
     "app-service": "kt2ref.apps.app:create_app",
     "auth-service": "kt2ref.auth_service.app:create_app",

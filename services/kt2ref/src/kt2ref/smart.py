@@ -1,5 +1,5 @@
-"""Where a domain's SMART endpoints are: one answer for the resource service and the authentication service,
-which both publish the domain's smart-configuration (the FHIR base and the oauth2 base)."""
+"""Where a domain's SMART endpoints are: the authentication service publishes the domain's smart-configuration
+at its oauth2 base and, through nginx, at the domain's FHIR base."""
 
 from typing import Any
 

@@ -8,7 +8,7 @@ def test_current_points_at_an_unpacked_release(host):
 
 
 def test_the_hosts_python_imports_the_services(host):
-    out = host.run("PYTHONPATH=/opt/kt2ref/current/lib python3 -c 'import kt2ref.resource_service.app, "
+    out = host.run("PYTHONPATH=/opt/kt2ref/current/lib python3 -c 'import kt2ref.auth_service.app, "
                    "kt2ref.kt13.app; print(kt2ref.__version__)'")
     assert out.rc == 0, out.stderr
     assert out.stdout.strip()

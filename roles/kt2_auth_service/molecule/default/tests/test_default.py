@@ -1,5 +1,5 @@
 """kt2_auth_service: healthy on loopback, its JWKS publishes public keys only, the domain admin refuses a short
-key and registers an application idempotently, mirrored to the resource service as a Device with the client
+key and registers an application idempotently, mirrored to the FHIR server as a Device with the client
 id as its id."""
 
 import json
@@ -44,7 +44,10 @@ def test_domain_admin_registers_once_and_refuses_a_short_key(host):
     body = {**short, "applications": {"ecd": {**app, "public_key": host.run(KEY + "2048").stdout}}}
     assert call(host, url, "PUT", body)[1]["changed"] is True
     assert call(host, url, "PUT", body)[1]["changed"] is False
+    # The Device as the FHIR server (HAPI) stores it in the domain's partition.
     out = host.run("runuser -u postgres -- psql -XAt -d kt2_molenv -c "
-                   "\"SET kt2.domain = 'test-domain'; SELECT body->'identifier'->0->>'system' FROM resources "
-                   "WHERE type = 'Device' AND id = 'ecd' AND NOT deleted\"")
+                   "\"SELECT v.res_text_vc::jsonb->'identifier'->0->>'system' FROM hfj_resource r "
+                   "JOIN hfj_partition p ON p.part_id = r.partition_id "
+                   "JOIN hfj_res_ver v ON v.res_id = r.res_id AND v.res_ver = r.res_ver "
+                   "WHERE p.part_name = 'test-domain' AND r.res_type = 'Device' AND r.fhir_id = 'ecd'\"")
     assert out.stdout.strip().splitlines()[-1] == "http://vzvz.nl/fhir/NamingSystem/koppeltaal-client-id"

@@ -1,5 +1,5 @@
 """kt2_domain: the domain file's tenant exists with its Organization and one Device and Endpoint per
-application, the migration's own application (kt2ops-migration) included."""
+application, the domain admin application (kt2ops-admin) included."""
 
 import json
 

@@ -2,9 +2,10 @@
 
 
 def test_services_and_data_removed(host):
-    for unit in ("kt2-resource-service", "kt2-auth-service"):
+    for unit in ("kt2-fhir-server", "kt2-auth-service"):
         assert not host.file(f"/etc/systemd/system/{unit}.service").exists, unit
-    for path in ("/var/lib/kt2ref", "/opt/kt2ref", "/etc/kt2ops", "/etc/nginx/conf.d/kt2ops.conf"):
+    for path in ("/var/lib/kt2ref", "/opt/kt2ref", "/var/lib/kt2fhir", "/opt/kt2fhir", "/etc/kt2ops",
+                 "/etc/nginx/conf.d/kt2ops.conf"):
         assert not host.file(path).exists, path
 
 

@@ -1,6 +1,6 @@
 """KT 2.0 reference authentication service, one per environment for every domain: the SMART backend-services
 token endpoint with JWKS, introspection and smart-configuration under /api/v1/<domain>/oauth2, and the domain
-admin on /_contract (loopback only), which keeps the resource service's Devices in step."""
+admin on /_contract (loopback only), which keeps the FHIR server's Devices in step."""
 
 import time
 from collections.abc import AsyncIterator, Callable
@@ -40,13 +40,15 @@ from kt2ref.common import (
 
 JWKS_CACHE_SECONDS = 300
 ACTIONS = {"approve": "approved", "withdraw": "withdrawn"}
+TRAFFIC = ("open", "migration", "closed")  # the domain's state on KT 2.0 (runbook P.8 migration, Q.10 open)
+REMOVAL_TIMEOUT = 900  # seconds; the domain role's contract call waits as long (timeout 900)
 
 
 class AuthService:
     def __init__(self, config: dict[str, Any]) -> None:
         self.public_base_url = config["public_base_url"].rstrip("/")
         self.keys = SigningKeys(config["signing_keys"])
-        self.resource_contract = config["resource_service_contract"].rstrip("/")
+        self.fhir_contract = config["fhir_server_contract"].rstrip("/")
         self.http = httpx.AsyncClient(timeout=10)
         self.client_jwks: dict[str, tuple[float, jwt.PyJWKSet]] = {}
 
@@ -76,10 +78,11 @@ class AuthService:
                 else:
                     key = pick_key(assertion, await self._client_keys(app["jwks_url"], assertion))
                     claims = verify(assertion, client_id, key, JWKS_ALGORITHMS, self.token_url(domain))
-                # A closed domain (being migrated, not yet opened: runbook P.8 .. Q.10) serves the migration only.
-                if not state["traffic_open"] and not app["migration"]:
-                    raise TokenError("temporarily_unavailable", f"domain {domain} is closed for traffic while it "
-                                     "is migrated; only applications admitted to the migration get tokens", 503)
+                # A closed domain serves its domain admin only; while it is migrated (runbook P.8 .. Q.10) its
+                # applications publish their data too (the FHIR server limits them to that).
+                if state["traffic"] == "closed" and not app["admin"]:
+                    raise TokenError("temporarily_unavailable", f"domain {domain} is closed for traffic; only "
+                                     "its domain admin gets tokens", 503)
                 await conn.execute("DELETE FROM used_assertions WHERE expires < now()")
                 await conn.execute("INSERT INTO used_assertions VALUES (%s, to_timestamp(%s))",
                                    (claims["jti"], claims["exp"]))
@@ -160,7 +163,7 @@ class AuthService:
 
     async def change(self, request: Request, edit: Callable[[dict[str, Any] | None], dict[str, Any]]) -> Response:
         """Every change of a domain's registrations: edit the current state, check the result whole, store it
-        and mirror the approved applications to the resource service, in one transaction (a failed mirror
+        and mirror the approved applications to the FHIR server, in one transaction (a failed mirror
         stores nothing)."""
         domain = request.path_params["domain"]
         async with request.app.state.pool.connection() as conn, conn.transaction():
@@ -178,11 +181,13 @@ class AuthService:
             return contract_result(True, registry.summary(current), registry.summary(wanted))
 
     async def _mirror(self, domain: str, method: str, body: Any = None, check: bool = False) -> dict[str, Any]:
-        """The same change on the resource service's contract (Devices, traffic, removal)."""
-        url = f"{self.resource_contract}/domains/{domain}" + ("?dry_run=true" if check else "")
-        response = await self.http.request(method, url, json=body)
+        """The same change on the FHIR server's contract (Devices, traffic, removal)."""
+        url = f"{self.fhir_contract}/domains/{domain}" + ("?dry_run=true" if check else "")
+        # Removing a domain deletes and expunges all its resources: minutes for a migrated production domain.
+        timeout = REMOVAL_TIMEOUT if method == "DELETE" else 10
+        response = await self.http.request(method, url, json=body, timeout=timeout)
         if response.status_code >= 400:
-            raise BadRequest(f"the resource service refused the change of domain {domain}: {response.text}", 502)
+            raise BadRequest(f"the FHIR server refused the change of domain {domain}: {response.text}", 502)
         return response.json()
 
     async def put_domain(self, request: Request) -> Response:
@@ -246,24 +251,24 @@ class AuthService:
             return contract_result(True, {"domain": domain, **removed.get("diff", {}).get("before", {})}, None)
 
     async def traffic(self, request: Request) -> Response:
-        """Open or closed: tokens here, requests at the resource service (which takes the same switch)."""
+        """open, migration or closed: tokens here, requests at the FHIR server (which takes the same switch)."""
         domain = request.path_params["domain"]
         async with request.app.state.pool.connection() as conn, conn.transaction():
             current = _existing(await registry.load(conn, domain, lock=True), request)
             if request.method == "GET":
-                return JSONResponse({"open": current["traffic_open"]})
+                return JSONResponse({"traffic": current["traffic"]})
             wanted = await json_body(request)
-            if not isinstance(wanted, dict) or not isinstance(wanted.get("open"), bool):
-                raise BadRequest('body must be {"open": true|false}')
-            response = await self.http.put(f"{self.resource_contract}/domains/{domain}/traffic"
+            if not isinstance(wanted, dict) or wanted.get("traffic") not in TRAFFIC:
+                raise BadRequest('body must be {"traffic": "open"|"migration"|"closed"}')
+            response = await self.http.put(f"{self.fhir_contract}/domains/{domain}/traffic"
                                            + ("?dry_run=true" if dry_run(request) else ""), json=wanted)
             if response.status_code >= 400:
-                raise BadRequest(f"the resource service refused the traffic switch: {response.text}", 502)
-            if wanted["open"] == current["traffic_open"] and not response.json()["changed"]:
-                return contract_result(False, open=wanted["open"])
+                raise BadRequest(f"the FHIR server refused the traffic switch: {response.text}", 502)
+            if wanted["traffic"] == current["traffic"] and not response.json()["changed"]:
+                return contract_result(False, traffic=wanted["traffic"])
             if not dry_run(request):
-                await conn.execute("UPDATE domains SET traffic_open = %s WHERE id = %s", (wanted["open"], domain))
-            return contract_result(True, {"open": current["traffic_open"]}, wanted, open=wanted["open"])
+                await conn.execute("UPDATE domains SET traffic = %s WHERE id = %s", (wanted["traffic"], domain))
+            return contract_result(True, {"traffic": current["traffic"]}, wanted, traffic=wanted["traffic"])
 
 
 def _existing(state: dict[str, Any] | None, request: Request) -> dict[str, Any]:
@@ -290,7 +295,7 @@ def create_app() -> Starlette:
         Route(oauth + "/token", service.token, methods=["POST"]),
         Route(oauth + "/introspect", service.introspect, methods=["POST"]),
         Route(oauth + "/.well-known/jwks.json", service.jwks),
-        Route("/oauth2/.well-known/jwks.json", service.jwks),  # the whole environment's, for the resource service
+        Route("/oauth2/.well-known/jwks.json", service.jwks),  # the whole environment's, for the FHIR server
         Route(oauth + "/.well-known/smart-configuration", service.smart_configuration),
     ]
     lifespan = database_lifespan(config, "kt2ref.auth_service")

@@ -1,5 +1,5 @@
 """The domain admin: a domain's roles and applications, checked before anything is stored, and mirrored to
-the resource service, where every approved application is a Device whose id is its client id."""
+the FHIR server, where every approved application is a Device whose id is its client id."""
 
 import hashlib
 import re
@@ -16,13 +16,13 @@ from kt2ref.auth_service.assertions import key_problem, usable_jwks_keys
 from kt2ref.common import BadRequest
 
 STATUSES = ("pending", "approved", "withdrawn")
-FIELDS = ("name", "supplier", "kind", "role", "public_key", "jwks_url", "status", "migration")
+FIELDS = ("name", "supplier", "kind", "role", "public_key", "jwks_url", "status", "admin")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # a FHIR id: it becomes the Device's id
 
 
 async def load(conn: AsyncConnection, domain: str, lock: bool = False) -> dict[str, Any] | None:
-    """The domain as the contract shows it: {name, roles, applications: {client id: entry}, traffic_open}."""
-    cursor = await conn.execute("SELECT name, roles, traffic_open FROM domains WHERE id = %s"
+    """The domain as the contract shows it: {name, roles, applications: {client id: entry}, traffic}."""
+    cursor = await conn.execute("SELECT name, roles, traffic FROM domains WHERE id = %s"
                                 + (" FOR UPDATE" if lock else ""), (domain,))
     row = await cursor.fetchone()
     if row is None:
@@ -30,14 +30,14 @@ async def load(conn: AsyncConnection, domain: str, lock: bool = False) -> dict[s
     cursor = await conn.execute(f"SELECT client_id, {', '.join(FIELDS)} FROM applications WHERE domain = %s",
                                 (domain,))
     apps = {r.pop("client_id"): {k: v for k, v in r.items() if v is not None} for r in await cursor.fetchall()}
-    return {"name": row["name"], "roles": row["roles"], "applications": apps, "traffic_open": row["traffic_open"]}
+    return {"name": row["name"], "roles": row["roles"], "applications": apps, "traffic": row["traffic"]}
 
 
 def normalise(client_id: str, entry: Any) -> dict[str, Any]:
-    """An application entry with its defaults: approved, not admitted to a closed domain."""
+    """An application entry with its defaults: approved, not the domain admin."""
     if not isinstance(entry, dict):
         raise BadRequest(f"application {client_id}: must be an object")
-    return {"status": "approved", "migration": False, **{k: v for k, v in entry.items() if k in FIELDS}}
+    return {"status": "approved", "admin": False, **{k: v for k, v in entry.items() if k in FIELDS}}
 
 
 async def problems(client_id: str, entry: dict[str, Any], roles: dict[str, Any], http: httpx.AsyncClient) -> list[str]:
@@ -103,7 +103,7 @@ def summary(state: dict[str, Any] | None) -> dict[str, Any] | None:
     """What a diff shows of a domain: keys as fingerprints, not as pages of PEM."""
     if state is None:
         return None
-    apps = {cid: {"role": a["role"], "status": a["status"], "migration": a["migration"],
+    apps = {cid: {"role": a["role"], "status": a["status"], "admin": a["admin"],
                   "key": "sha256:" + public_key_sha256(a["public_key"])[:16] if "public_key" in a else a["jwks_url"]}
             for cid, a in sorted(state["applications"].items())}
     return {"name": state["name"], "roles": sorted(state["roles"]), "applications": apps}
@@ -130,7 +130,7 @@ async def store(conn: AsyncConnection, domain: str, state: dict[str, Any]) -> No
 
 
 def devices(state: dict[str, Any]) -> dict[str, Any]:
-    """What the resource service keeps of the domain: a Device (and Endpoint) per approved application."""
+    """What the FHIR server keeps of the domain: a Device (and Endpoint) per approved application."""
     return {"name": state["name"], "applications": {
-        cid: {k: a[k] for k in ("name", "supplier", "kind", "migration")}
+        cid: {k: a[k] for k in ("name", "supplier", "kind", "admin")}
         for cid, a in sorted(state["applications"].items()) if a["status"] == "approved"}}

@@ -283,7 +283,7 @@ class Kt13Server:
             if dry_run(request):
                 return contract_result(True, None, spec, **spec)
             received = datetime.now(UTC)
-            apps = sorted(domain["config"]["applications"])
+            apps = generator.creates(domain["config"])
             count = 0
             async with conn.cursor().copy("COPY messages (domain, id, event, sender, patient, focus, received, "
                                           "bundle) FROM STDIN") as copy:

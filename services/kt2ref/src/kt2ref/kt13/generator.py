@@ -22,13 +22,28 @@ COD472 = "urn:oid:2.16.840.1.113883.2.4.3.11.22.472"  # Vektis "soort relatie cl
 RELATIONS = (("23", "Contactpersoon"), ("24", "Wettelijke vertegenwoordiger"), ("01", "Eerste relatie/contactpersoon"))
 
 
-def generate(domain: str, seed: int, clients: int, applications: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(sender, message bundle) in the order the applications sent them."""
+def creates(config: dict[str, Any]) -> dict[str, set[str]]:
+    """Per application of a domain's configuration, the types its role may create."""
+    roles = config.get("roles", {})
+    return {cid: {p["resource"] for p in roles.get(app.get("role"), {}).get("permissions", [])
+                  if "create" in p["operations"]}
+            for cid, app in config["applications"].items()}
+
+
+def generate(domain: str, seed: int, clients: int,
+             applications: dict[str, set[str]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(sender, message bundle) in the order the applications sent them. `applications`: client id -> the
+    types its KT 2.0 role may create; each type is sent by applications that may create it (by any when none
+    may), so that every application can publish what it sent when the domain moves to KT 2.0."""
     rng = random.Random(f"{domain}:{seed}")
     # Details KT 2.0's profiles need (contact details, relations, dates) come from a second stream, so the
     # first one, which decides who and what there is, gives the same domain as before they were added.
     detail = random.Random(f"{domain}:{seed}:details")
-    senders = applications or ["synthetic-app"]
+    senders = sorted(applications) or ["synthetic-app"]
+
+    def senders_of(kind: str) -> list[str]:
+        return [a for a in senders if kind in applications.get(a, ())] or senders
+
     clock = [START]
 
     def message(event: str, resource: dict[str, Any], patient: str | None) -> tuple[str, dict[str, Any]]:
@@ -50,7 +65,7 @@ def generate(domain: str, seed: int, clients: int, applications: list[str]) -> I
     def birth_date(first: int, last: int) -> str:
         return f"{detail.randint(first, last)}-{detail.randint(1, 12):02d}-{detail.randint(1, 28):02d}"
 
-    sender = senders[0]
+    sender = senders_of("Practitioner")[0]
     practitioners = [person("Practitioner", n) for n in range(max(2, clients // 20))]
     for practitioner in practitioners:
         name = practitioner["name"][0]
@@ -59,7 +74,7 @@ def generate(domain: str, seed: int, clients: int, applications: list[str]) -> I
         yield message("CreateOrUpdatePractitioner", practitioner, None)
     definitions = []
     for n in range(min(40, 5 + clients // 200)):
-        sender = rng.choice(senders)
+        sender = rng.choice(senders_of("ActivityDefinition"))
         definition = {"resourceType": "ActivityDefinition", "id": f"activitydefinition-{n:04d}",
                       "url": f"https://modules.example/{domain.lower()}/activitydefinition-{n:04d}",
                       "title": f"{MODULES[n % len(MODULES)]} {n // len(MODULES) + 1}", "isActive": True,
@@ -68,7 +83,7 @@ def generate(domain: str, seed: int, clients: int, applications: list[str]) -> I
         yield message("CreateOrUpdateActivityDefinition", definition, None)
     related = 0
     for n in range(clients):
-        sender = senders[0]
+        sender = senders_of("Patient")[0]
         patient = person("Patient", n)
         patient.update(gender=rng.choice(("male", "female", "other")),
                        birthDate=f"{rng.randint(1940, 2012)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}")
@@ -81,6 +96,7 @@ def generate(domain: str, seed: int, clients: int, applications: list[str]) -> I
                             birthDate=birth_date(1940, 2004),
                             relationship=[{"coding": [{"system": COD472, "code": code, "display": display}]}])
             related += 1
+            sender = senders_of("RelatedPerson")[0]
             yield message("CreateOrUpdateRelatedPerson", relative, ref)
         activities = [{"id": f"activity-{n:06d}-{a}", "definition": {"reference": "ActivityDefinition/"
                                                                       + rng.choice(definitions)["id"]},
@@ -92,6 +108,7 @@ def generate(domain: str, seed: int, clients: int, applications: list[str]) -> I
         plan = {"resourceType": "CarePlan", "id": f"careplan-{n:06d}", "patient": {"reference": ref},
                 "careTeam": [{"reference": "Practitioner/" + rng.choice(practitioners)["id"]}],
                 "activity": activities}
+        sender = senders_of("Task")[0]  # its activities become Tasks
         yield message("CreateOrUpdateCarePlan", plan, ref)
         sender = rng.choice(senders)
         for activity in activities:

@@ -1,0 +1,153 @@
+package nl.kt2ops.fhir;
+
+import ca.uhn.fhir.batch2.jobs.config.Batch2JobsConfig;
+import ca.uhn.fhir.interceptor.api.IInterceptorService;
+import ca.uhn.fhir.jpa.api.config.JpaStorageSettings;
+import ca.uhn.fhir.jpa.batch2.JpaBatch2Config;
+import ca.uhn.fhir.jpa.api.config.ThreadPoolFactoryConfig;
+import ca.uhn.fhir.jpa.api.dao.IFhirSystemDao;
+import ca.uhn.fhir.jpa.config.HapiJpaConfig;
+import ca.uhn.fhir.jpa.config.util.HapiEntityManagerFactoryUtil;
+import ca.uhn.fhir.jpa.model.config.PartitionSettings;
+import ca.uhn.fhir.jpa.model.config.SubscriptionSettings;
+import ca.uhn.fhir.jpa.model.dialect.HapiFhirPostgresDialect;
+import ca.uhn.fhir.jpa.search.DatabaseBackedPagingProvider;
+import ca.uhn.fhir.jpa.subscription.channel.config.SubscriptionChannelConfig;
+import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
+import ca.uhn.fhir.rest.server.RestfulServer;
+import ca.uhn.fhir.rest.server.interceptor.partition.RequestTenantPartitionInterceptor;
+import ca.uhn.fhir.rest.server.provider.ResourceProviderFactory;
+import jakarta.persistence.EntityManagerFactory;
+import java.util.List;
+import javax.sql.DataSource;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
+import org.springframework.boot.autoconfigure.orm.jpa.JpaProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
+import org.springframework.context.annotation.Primary;
+import org.springframework.orm.jpa.JpaTransactionManager;
+import org.springframework.orm.jpa.LocalContainerEntityManagerFactoryBean;
+
+/**
+ * HAPI's JPA server as Koppeltaal runs it. The settings that differ from HAPI's defaults, and why, are
+ * listed in the role's README section "HAPI settings"; this class is the one place they are made.
+ */
+@Configuration
+// Batch2 runs HAPI's background jobs (expunge, reindex after a new SearchParameter) over its in-memory broker.
+@Import({
+	HapiJpaConfig.class,
+	ThreadPoolFactoryConfig.class,
+	JpaBatch2Config.class,
+	Batch2JobsConfig.class,
+	SubscriptionChannelConfig.class
+})
+public class FhirServerConfig {
+
+	/** Page sizes: KT clients page by next links; 1,000 is the largest page KT 1.3 clients were used to. */
+	static final int DEFAULT_PAGE_SIZE = 100;
+
+	static final int MAX_PAGE_SIZE = 1000;
+
+	@Bean
+	public JpaStorageSettings jpaStorageSettings() {
+		JpaStorageSettings settings = new JpaStorageSettings();
+		// KT 2.0: ids are server-assigned UUIDs; a client id exists only for the Devices and Endpoints the
+		// domain admin creates (id = client id), which the contract writes as the system.
+		settings.setResourceServerIdStrategy(JpaStorageSettings.IdStrategyEnum.UUID);
+		settings.setResourceClientIdStrategy(JpaStorageSettings.ClientIdStrategyEnum.ANY);
+		// Removing a domain deletes all its resources at once; rollback R deletes by reference order.
+		settings.setAllowMultipleDelete(true);
+		settings.setExpungeEnabled(true);
+		settings.setDeleteExpungeEnabled(true);
+		// No placeholder resources and no references to other servers: a reference must resolve.
+		settings.setAutoCreatePlaceholderReferenceTargets(false);
+		settings.setAllowExternalReferences(false);
+		// Searches of the migration and the Q gate read every page once: no reuse of cached result sets.
+		settings.setReuseCachedSearchResultsForMillis(null);
+		settings.setFetchSizeDefaultMaximum(MAX_PAGE_SIZE * 10);
+		// The KT2 profiles say what a resource carries; a missing element need not be indexed.
+		settings.setIndexMissingFields(JpaStorageSettings.IndexEnabledEnum.DISABLED);
+		return settings;
+	}
+
+	@Bean
+	public SubscriptionSettings subscriptionSettings() {
+		return new SubscriptionSettings();
+	}
+
+	@Bean
+	public PartitionSettings partitionSettings() {
+		PartitionSettings settings = new PartitionSettings();
+		// One partition per domain (TOP-KT-018's tenancy by URL); nothing crosses partitions.
+		settings.setPartitioningEnabled(true);
+		settings.setIncludePartitionInSearchHashes(true);
+		settings.setAllowReferencesAcrossPartitions(PartitionSettings.CrossPartitionReferenceMode.NOT_ALLOWED);
+		// Keys include the partition, so an id is unique per domain, not per server: every domain has a Device
+		// whose id is the client id of its domain admin application (KT 2.0 runs a server per domain).
+		settings.setDatabasePartitionMode(true);
+		settings.setDefaultPartitionId(0);
+		return settings;
+	}
+
+	@Primary
+	@Bean
+	public LocalContainerEntityManagerFactoryBean entityManagerFactory(
+			ConfigurableListableBeanFactory beanFactory,
+			ca.uhn.fhir.context.FhirContext fhirContext,
+			JpaStorageSettings storageSettings,
+			JpaProperties jpaProperties,
+			DataSource dataSource) {
+		LocalContainerEntityManagerFactoryBean factory =
+				HapiEntityManagerFactoryUtil.newEntityManagerFactory(beanFactory, fhirContext, storageSettings);
+		var properties = jpaProperties.getProperties();
+		properties.putIfAbsent("hibernate.dialect", HapiFhirPostgresDialect.class.getName());
+		properties.putIfAbsent("hibernate.hbm2ddl.auto", "update");
+		properties.putIfAbsent("hibernate.jdbc.batch_size", "20");
+		properties.putIfAbsent("hibernate.cache.use_query_cache", "false");
+		properties.putIfAbsent("hibernate.cache.use_second_level_cache", "false");
+		properties.putIfAbsent("hibernate.search.enabled", "false");
+		properties.putIfAbsent(
+				"hibernate.physical_naming_strategy",
+				"org.hibernate.boot.model.naming.CamelCaseToUnderscoresNamingStrategy");
+		factory.setPersistenceUnitName("HAPI_PU");
+		factory.setJpaPropertyMap(properties);
+		factory.setDataSource(dataSource);
+		return factory;
+	}
+
+	@Primary
+	@Bean
+	public JpaTransactionManager transactionManager(EntityManagerFactory entityManagerFactory) {
+		return new JpaTransactionManager(entityManagerFactory);
+	}
+
+	@Bean
+	public RestfulServer restfulServer(
+			IFhirSystemDao<?, ?> systemDao,
+			@Qualifier("mySystemProviderR4") Object systemProvider,
+			ResourceProviderFactory resourceProviders,
+			DatabaseBackedPagingProvider pagingProvider,
+			KoppeltaalProperties properties,
+			PartitionSettings partitionSettings,
+			IInterceptorService interceptors,
+			List<KoppeltaalInterceptor> koppeltaalRules) {
+		RestfulServer server = new DomainTenancy.Server(systemDao.getContext());
+		server.registerProviders(resourceProviders.createProviders());
+		server.registerProvider(systemProvider);
+		server.setDefaultResponseEncoding(ca.uhn.fhir.rest.api.EncodingEnum.JSON);
+		pagingProvider.setDefaultPageSize(DEFAULT_PAGE_SIZE);
+		pagingProvider.setMaximumPageSize(MAX_PAGE_SIZE);
+		server.setPagingProvider(pagingProvider);
+		server.setServerAddressStrategy(
+				new HardcodedServerAddressStrategy(properties.getFhir().getServer().getPublicBaseUrl()));
+		// The tenant names the partition; registered with HAPI's own interceptor service, so that the server's
+		// system requests (the contract, start-up) find their partition too.
+		RequestTenantPartitionInterceptor partitions = new RequestTenantPartitionInterceptor();
+		partitions.setPartitionSettings(partitionSettings);
+		interceptors.registerInterceptor(partitions);
+		koppeltaalRules.forEach(server::registerInterceptor);
+		return server;
+	}
+}
