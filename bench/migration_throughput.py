@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
-"""Benchmark: the migration (P.8) end to end for a generated KT 1.3 export of about --messages messages,
-beside a raw PostgreSQL COPY of the same (mapped) resources into the same database, in the same run.
+"""Benchmark: the migration (P.8) into the lab's HAPI FHIR server at each --messages size, beside its
+references, all in one run (these machines are noisy: compare the ratios, not the seconds).
 
-The export comes from the lab's synthetic-data generator (the KT 1.3 server's own), scaled to the message
-count; it is migrated into --env's ggz-noorderlicht domain under a KT 1.3 name of its own (so its migration
-identifiers do not collide), through nginx + TLS + SMART token + validation + JSONB, as `kt2 run P.8` does:
-validation, staging, replay in transaction Bundles, source hash totals. The baseline COPY is timed on the
-host itself (no HTTP, no TLS, no validation). Afterwards the migrated resources are purged again.
+For each size, a KT 1.3 export of about that many messages comes from the lab's synthetic-data generator
+(the KT 1.3 server's own) for --env's ggz-noorderlicht under a KT 1.3 name of its own (so its migration
+identifiers are the run's alone). Then:
+  1. client side alone: validation (specification, scope, KT2 profiles, publishers) with staging, the mapping
+     of every resource and the source's hash totals; no server;
+  2. P.8 end to end, as `kt2 run P.8` runs it, in a process of its own (its peak memory is its own): each
+     application with its own key, transaction Bundles of conditional creates through nginx + TLS + token +
+     Koppeltaal's rules + profile check + HAPI JPA;
+  3. the server's ceiling: as many plain creates (transaction Bundles of POSTs, no condition, no reference)
+     of the run's mapped Patients, at the same Bundle size and concurrency, as one application;
+  4. a raw PostgreSQL COPY of the same mapped resources into a scratch table on the host (no HTTP, no TLS,
+     no validation): the physical reference.
+Afterwards what the run created is removed again (as rollback R does).
 
-    .venv/bin/python bench/migration_throughput.py [--messages 100000] [--env acc21] [--batch-size 200]
-                                                   [--concurrency 1 4]
+    .venv/bin/python bench/migration_throughput.py [--messages 100000 400000] [--env acc21]
+                                                   [--batch-size 200] [--concurrency 4]
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,24 +40,31 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from fhir_throughput import raw_copy  # noqa: E402
-from kt2ref.kt13.generator import generate  # noqa: E402
+from kt2ref.kt13.generator import creates, generate  # noqa: E402
 
+from kt2ops.migration.client import FhirClient, FhirError  # noqa: E402
 from kt2ops.migration.mapping import kt13_reference, to_fhir  # noqa: E402
-from kt2ops.migration.stage import TYPES_IN_ORDER, Staging  # noqa: E402
-from kt2ops.migration.step import Target, migrate  # noqa: E402
+from kt2ops.migration.p8 import migrate, validate  # noqa: E402
+from kt2ops.migration.rollback import delete_matching, remove_migrated  # noqa: E402
+from kt2ops.migration.stage import TYPES_IN_ORDER  # noqa: E402
+from kt2ops.migration.target import Target  # noqa: E402
+from kt2ops.migration.totals import source_totals  # noqa: E402
 from kt2ops.runbook.context import load_domain  # noqa: E402
+from plugins.filter.domains import contract_domain  # noqa: E402
 
-DOMAIN = "ggz-noorderlicht"
+DOMAIN, CEILING_APP = "ggz-noorderlicht", "noorderlicht-ecd"
 LAB = ROOT / "inventories" / "lab"
 MESSAGES_PER_CLIENT = 5.17  # the generator's average, measured on its output
+BENCH_SYSTEM = "urn:kt2ops:bench"
 
 
 def write_export(path: Path, kt13: str, messages: int) -> int:
     clients = max(1, round(messages / MESSAGES_PER_CLIENT))
     now = datetime.now(UTC).isoformat()
     count = 0
+    applications = creates(contract_domain(load_domain(LAB, DOMAIN)))
     with path.open("w") as out:
-        for seq, (sender, bundle) in enumerate(generate(kt13, 7, clients, ["mindfit-module", "noorderlicht-ecd"]), 1):
+        for seq, (sender, bundle) in enumerate(generate(kt13, 7, clients, applications), 1):
             header = bundle["entry"][0]["resource"]
             out.write(json.dumps({"seq": seq, "id": header["id"], "event": header["event"]["code"], "sender": sender,
                                   "status": "Success", "retries": 0, "received": now, "bundle": bundle}) + "\n")
@@ -68,20 +84,27 @@ def bench_domain(kt13: str) -> dict:
     return doc
 
 
-def purge(container: str, database: str, kt13: str) -> None:
-    """Remove the run's resources from the database and refresh its statistics (so runs start alike)."""
-    subprocess.run(["podman", "exec", container, "runuser", "-u", "postgres", "--", "psql", "-q", "-d", database,
-                    "-c", f"DELETE FROM resources WHERE domain = '{DOMAIN}' AND body::text LIKE '%{kt13}/%'",
-                    "-c", "VACUUM ANALYZE resources", "-c", "VACUUM ANALYZE identifiers"], check=True)
+def client_side(work: Path, doc: dict) -> tuple[float, list[dict]]:
+    """Validation with staging (the profile check maps every resource) and the source's hash totals (mapped
+    again), as P.8 does them: (seconds, the mapped resources for the COPY, mapped outside the timing)."""
+    base = doc["kt13"]["fhir_base"]
+    start = time.perf_counter()
+    staging, _ = validate(work / "source.jsonl", work, doc)
+    source_totals(staging, base)
+    seconds = time.perf_counter() - start
+    mapped = [to_fhir(kind, row, base, lambda k, s: kt13_reference(base, k, s), None, None)
+              for kind in TYPES_IN_ORDER for row in staging.staged(kind)]
+    staging.close()
+    (work / "staging.sqlite").unlink()
+    return seconds, mapped
 
 
 def child(work: Path, kt13: str, env: str, address: str, batch_size: int, concurrency: int) -> None:
-    """The migration alone in its own process, so that its peak memory is its own."""
+    """P.8 alone in its own process, so that its peak memory is its own."""
     target = Target(env, f"https://{env}.koppeltaal.test", address, LAB / ".pki" / env)
     start = time.perf_counter()
     summary = migrate(work / "export.jsonl", work, bench_domain(kt13), target, batch_size, concurrency=concurrency)
-    print(json.dumps({**summary, "wall": time.perf_counter() - start,
-                      "peak_kib": peak_kib()}))
+    print(json.dumps({**summary, "wall": time.perf_counter() - start, "peak_kib": peak_kib()}))
 
 
 def peak_kib() -> int:
@@ -91,59 +114,95 @@ def peak_kib() -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
 
 
+def ceiling(client: FhirClient, patients: list[dict], batch_size: int, concurrency: int) -> float:
+    """Plain creates of the Patients (their migration identifier swapped for a bench one, no reference) in
+    transaction Bundles, `concurrency` in flight: seconds."""
+    run = uuid.uuid4().hex[:8]
+    plain = [{**{k: v for k, v in p.items() if k != "managingOrganization"},
+              "identifier": [{"system": BENCH_SYSTEM, "value": f"{run}-{n}"}]} for n, p in enumerate(patients)]
+    bundles = [[{"resource": r, "request": {"method": "POST", "url": "Patient"}} for r in plain[i:i + batch_size]]
+               for i in range(0, len(plain), batch_size)]
+
+    def send(entries: list[dict]) -> None:
+        response = client.transaction(entries)
+        if response.status_code != 200:
+            raise FhirError("ceiling Bundle", response)
+
+    client.token()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(send, bundles))
+    return time.perf_counter() - start
+
+
+def measure(messages_wanted: int, env: str, host: dict, batch_size: int, concurrency: int) -> dict:
+    kt13 = f"BENCH{uuid.uuid4().hex[:6].upper()}"
+    doc = bench_domain(kt13)
+    target = Target(env, f"https://{env}.koppeltaal.test", host["address"], LAB / ".pki" / env)
+    admin, ecd = target.client(DOMAIN), target.client(DOMAIN, CEILING_APP)
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        messages = write_export(work / "source.jsonl", kt13, messages_wanted)
+        client_seconds, mapped = client_side(work, doc)
+        copy_seconds = raw_copy(host["container"], f"kt2_{env}", mapped)
+        shutil.copyfile(work / "source.jsonl", work / "export.jsonl")  # P.8 removes its export when done
+        try:
+            proc = subprocess.run([sys.executable, __file__, "--child", str(work), kt13, env, host["address"],
+                                   "--batch-size", str(batch_size), "--concurrency", str(concurrency)],
+                                  capture_output=True, text=True, check=True)
+            p8 = json.loads(proc.stdout.strip().splitlines()[-1])
+            patients = [r for r in mapped if r["resourceType"] == "Patient"]
+            ceiling_seconds = ceiling(ecd, patients, batch_size, concurrency)
+        finally:
+            remove_migrated(admin)
+            delete_matching(admin, "Patient", f"{BENCH_SYSTEM}|", "removing the ceiling's Patients")
+            admin.close()
+            ecd.close()
+    return {"messages": messages, "resources": len(mapped), "client_seconds": client_seconds, "p8": p8,
+            "patients": len(patients), "ceiling_seconds": ceiling_seconds, "copy_seconds": copy_seconds}
+
+
+def report(runs: list[dict], env: str, batch_size: int, concurrency: int) -> None:
+    print(f"P.8 into HAPI on {env}: Bundles of {batch_size}, {concurrency} in flight; each application its own key")
+    print(f"{'messages':>9}{'resources':>10}  {'method':<46}{'s':>8}{'per s':>9}{'ratio':>8}{'peak MiB':>9}")
+    for r in runs:
+        p8, n = r["p8"], r["resources"]
+        rate = n / p8["wall"]
+        ceiling_rate = r["patients"] / r["ceiling_seconds"]
+        copy_rate = n / r["copy_seconds"]
+        rows = [("client side alone (messages/s)", r["client_seconds"], r["messages"] / r["client_seconds"], "", ""),
+                (f"P.8 end to end (resources/s; errors {p8['errors']})", p8["wall"], rate,
+                 f"{rate / ceiling_rate:.2f}c", f"{p8['peak_kib'] / 1024:.0f}"),
+                (f"plain creates, {r['patients']} Patients (ceiling c)", r["ceiling_seconds"], ceiling_rate, "1.00c",
+                 ""),
+                ("raw PostgreSQL COPY (resources/s)", r["copy_seconds"], copy_rate, f"{rate / copy_rate:.3f}", "")]
+        for label, seconds, per_second, ratio, peak in rows:
+            print(f"{r['messages']:>9}{n:>10}  {label:<46}{seconds:>8.1f}{per_second:>9.0f}{ratio:>8}{peak:>9}")
+    if len(runs) > 1:
+        small, large = runs[0], runs[-1]
+        scale = (large["resources"] / large["p8"]["wall"]) / (small["resources"] / small["p8"]["wall"])
+        print(f"P.8 rate at {large['messages']} messages / at {small['messages']}: {scale:.2f} (linear: about 1)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, nargs="+", default=[100_000, 400_000])
     parser.add_argument("--env", default="acc21")
     parser.add_argument("--batch-size", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4],
-                        help="Bundles in flight within a type; one run per value, side by side")
+    parser.add_argument("--concurrency", type=int, default=4, help="Bundles in flight")
     parser.add_argument("--child", nargs=4, metavar=("WORK", "KT13", "ENV", "ADDRESS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child[0]), args.child[1], args.child[2], args.child[3], args.batch_size, args.concurrency[0])
+        child(Path(args.child[0]), args.child[1], args.child[2], args.child[3], args.batch_size, args.concurrency)
         return
     lab = json.loads(subprocess.run([str(ROOT / ".venv/bin/kt2"), "lab", "status", "--json"], capture_output=True,
                                     text=True, check=True).stdout)
     host = next(h for h in lab if h["environment"] == args.env)
-    kt13 = f"BENCH{uuid.uuid4().hex[:6].upper()}"
-    doc = bench_domain(kt13)
-    with tempfile.TemporaryDirectory() as scratch:
-        work = Path(scratch)
-        messages = write_export(work / "source.jsonl", kt13, args.messages)  # P.8 removes its export: a copy a run
-        # The baseline's rows: the same resources, mapped as the migration maps them.
-        staging = Staging.build(work / "source.jsonl", work / "baseline.sqlite", doc["migration"]["scope"],
-                                datetime.now(UTC))
-        base = kt13_base(kt13)
-        rows = [to_fhir(kind, row, base, lambda k, s: kt13_reference(base, k, s), None, None)
-                for kind in TYPES_IN_ORDER for row in staging.staged(kind)]
-        staging.close()
-        purge(host["container"], f"kt2_{args.env}", kt13)  # also refreshes the statistics before timing
-        copy_seconds = raw_copy(host["container"], f"kt2_{args.env}", rows)
-        runs = {}
-        for concurrency in args.concurrency:
-            # Gone for good, not only logically deleted: every run starts from the same database.
-            purge(host["container"], f"kt2_{args.env}", kt13)
-            (work / "checkpoint.sqlite").unlink(missing_ok=True)
-            shutil.copyfile(work / "source.jsonl", work / "export.jsonl")
-            proc = subprocess.run([sys.executable, __file__, "--child", str(work), kt13, args.env, host["address"],
-                                   "--batch-size", str(args.batch_size), "--concurrency", str(concurrency)],
-                                  capture_output=True, text=True, check=True)
-            runs[concurrency] = json.loads(proc.stdout.strip().splitlines()[-1])
-    purge(host["container"], f"kt2_{args.env}", kt13)
-    first = next(iter(runs.values()))
-    resources = sum(first["migrated"].values())
-    print(f"migration of {messages} KT 1.3 messages -> {resources} KT 2.0 resources on {args.env} "
-          f"(Bundles of {args.batch_size}; errors: {first['errors']})")
-    print(f"{'method':<52}{'s':>8}{'resources/s':>13}{'messages/s':>12}{'vs COPY':>9}{'peak MiB':>10}")
-    copy_rate = len(rows) / copy_seconds
-    for concurrency, summary in runs.items():
-        seconds = summary["wall"]
-        label = f"kt2ops P.8 end to end, {concurrency} Bundle(s) in flight"
-        print(f"{label:<52}{seconds:>8.1f}{resources / seconds:>13.0f}{messages / seconds:>12.0f}"
-              f"{resources / seconds / copy_rate:>8.3f}x{summary['peak_kib'] / 1024:>10.0f}")
-    print(f"{'raw PostgreSQL COPY of the same resources (baseline)':<52}{copy_seconds:>8.2f}{copy_rate:>13.0f}"
-          f"{'':>12}{1:>8.3f}x")
+    runs = []
+    for size in args.messages:
+        runs.append(measure(size, args.env, host, args.batch_size, args.concurrency))
+        print(f"{size} messages measured", file=sys.stderr)
+    report(runs, args.env, args.batch_size, args.concurrency)
 
 
 if __name__ == "__main__":

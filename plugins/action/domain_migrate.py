@@ -8,7 +8,8 @@ from ansible.utils.display import Display
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
 from kt2ops.migration.client import FhirError
-from kt2ops.migration.step import ValidationFailed, fetch_export, migrate, target_of, throttled, workdir
+from kt2ops.migration.p8 import ValidationFailed, fetch_export, migrate, throttled
+from kt2ops.migration.target import target_of, workdir
 from kt2ops.runbook.context import RunbookError, load_domain
 from kt2ops.runbook.remote import Remote, RemoteError
 
@@ -20,14 +21,15 @@ class ActionModule(Kt2Action):
         what = f"P.8 migration of {args['domain']} to {args['target']}"
         try:
             doc = load_domain(inventory, args["domain"])
-            target = target_of(hostvars[args["target_host"]], args["target"], Path(args["pki_dir"]))
+            display = Display().display
+            target = target_of(hostvars[args["target_host"]], args["target"], Path(args["pki_dir"]), display)
             if self._task.check_mode:
                 return {**result, "changed": True, "msg": f"{what} would run (nothing fetched in check mode)"}
             work = workdir(inventory, args["domain"], args["target"])
             export = work / "export.jsonl"
             export_sha256 = fetch_export(Remote.from_hostvars(args["kt13_host"], hostvars[args["kt13_host"]]),
                                          doc["kt13"]["domain"], export)
-            summary = migrate(export, work, doc, target, args["batch_size"], progress=throttled(Display().display),
+            summary = migrate(export, work, doc, target, args["batch_size"], progress=throttled(display),
                               concurrency=args["concurrency"])
         except (RunbookError, RemoteError, FhirError, ValidationFailed, OSError) as exc:
             raise AnsibleActionFail(f"{what}: {exc}") from exc

@@ -6,7 +6,8 @@ from pathlib import Path
 from ansible.errors import AnsibleActionFail
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
-from kt2ops.migration.step import applications_reach, target_of
+from kt2ops.migration.quality_gate import applications_reach
+from kt2ops.migration.target import target_of
 from kt2ops.runbook.context import RunbookError, load_domain
 
 

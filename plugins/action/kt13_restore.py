@@ -5,10 +5,10 @@ from pathlib import Path
 
 from ansible.errors import AnsibleActionFail
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
-from pyrage import x25519
 
 from kt2ops.runbook.backup import BackupError, latest, parts_for, restore_kt13, running_again, still_current
 from kt2ops.runbook.remote import Remote, RemoteError
+from kt2ops.secrets import SecretError, age_identity
 
 
 class ActionModule(Kt2Action):
@@ -31,12 +31,11 @@ class ActionModule(Kt2Action):
                         "kt2_artefacts": {"kt13_vs_backup": "identical", "backup": manifest["backup"]}}
             if self._task.check_mode:
                 return {**result, "changed": True, "msg": f"{what}: changed, would be restored"}
-            identity = x25519.Identity.from_str(Path(manifest["key_file"]).read_text().strip())
-            restore_kt13(Path(args["backups"]) / args["domain"] / manifest["backup"], parts, identity,
-                         args["kt13_domain"])
+            restore_kt13(Path(args["backups"]) / args["domain"] / manifest["backup"], parts,
+                         age_identity(manifest["key_file"]), args["kt13_domain"])
             if not still_current(kt13_manifest, parts):
                 raise BackupError("after the restore the data still differs from the backup")
-        except (BackupError, RemoteError, OSError) as exc:
+        except (BackupError, RemoteError, OSError, SecretError) as exc:
             raise AnsibleActionFail(f"{what}: {exc}") from exc
         return {**result, "changed": True, "msg": f"{what}: restored, now identical",
                 "kt2_artefacts": {"kt13_vs_backup": "restored, identical", "backup": manifest["backup"]}}

@@ -7,7 +7,8 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
 from kt2ops.migration.client import FhirError
-from kt2ops.migration.step import migration_dir, remove_migrated, target_of
+from kt2ops.migration.rollback import remove_migrated
+from kt2ops.migration.target import migration_dir, target_of
 from kt2ops.migration.totals import target_counts
 
 

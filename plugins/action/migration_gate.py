@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 from ansible.errors import AnsibleActionFail
+from ansible.utils.display import Display
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
 from kt2ops.migration.client import FhirError
-from kt2ops.migration.step import migration_dir, quality_checks, target_of
+from kt2ops.migration.quality_gate import quality_checks
+from kt2ops.migration.target import migration_dir, target_of
 from kt2ops.runbook.context import RunbookError, load_domain
 
 
@@ -22,7 +24,8 @@ class ActionModule(Kt2Action):
             work = migration_dir(inventory, args["domain"], args["target"])
             if not (work / "source-totals.json").exists():
                 raise RunbookError(f"{work}/source-totals.json is missing: P.8 has not finished for this target")
-            target = target_of(task_vars["hostvars"][args["target_host"]], args["target"], Path(args["pki_dir"]))
+            target = target_of(task_vars["hostvars"][args["target_host"]], args["target"], Path(args["pki_dir"]),
+                               Display().display)
             client = target.client(args["domain"])
             try:
                 checks = quality_checks(work, doc, client, args["load_seconds"], args["p95_limit_ms"],

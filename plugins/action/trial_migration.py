@@ -8,7 +8,8 @@ from ansible.utils.display import Display
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
 from kt2ops.migration.client import FhirError
-from kt2ops.migration.step import ValidationFailed, target_of, workdir
+from kt2ops.migration.p8 import ValidationFailed
+from kt2ops.migration.target import target_of, workdir
 from kt2ops.migration.trial import deliver, make_package, run_trial
 from kt2ops.runbook.context import RunbookError, load_domain
 from kt2ops.runbook.remote import Remote, RemoteError

@@ -9,10 +9,12 @@ description:
   - Streams the domain's export from the KT 1.3 server (over SSH, from its loopback contract) to the control
     machine, checks it against the specification and on content (C(validation.json), C(validation.txt));
     a blocking finding fails the task and nothing is imported.
-  - Replays it in reference order into the target's resource service in transaction Bundles of conditional
-    creates, as the domain's migration application (SMART backend services). A checkpoint lets a killed run
-    resume; a second run sends nothing (changed=false). See C(kt2ops.migration).
-  - Progress lines (per type, rate, ETA) are shown while it runs; the error list goes to C(errors.json).
+  - Replays it in reference order into the target's FHIR server in transaction Bundles of conditional
+    creates, each application publishing what it sent to KT 1.3 with its own key (SMART backend services),
+    so the server stamps its Device as resource-origin; validation refuses an application whose role may not
+    create what it sent. A checkpoint lets a killed run resume; a second run sends nothing (changed=false).
+    See C(kt2ops.migration).
+  - Progress lines (per application and type, rate, ETA) are shown while it runs; the error list goes to C(errors.json).
 extends_documentation_fragment: [kt2ops.platform.controller_action]
 options:
   domain: {description: KT 2.0 domain id., type: str, required: true}

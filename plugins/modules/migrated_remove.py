@@ -6,9 +6,10 @@ DOCUMENTATION = r"""
 module: migrated_remove
 short_description: Remove every migrated resource of a domain from a KT 2.0 environment, and verify
 description:
-  - Deletes, through FHIR as the domain's migration application, every resource that carries the migration
-    identifier (dependents first, in transaction Bundles), then counts again with C(_summary=count); any left
-    fails the task. Also removes the migration's checkpoint for that environment, so a later P.8 starts anew.
+  - Deletes, through FHIR as the domain admin (all rights, served while the domain is closed), every
+    resource that carries the migration identifier (dependents first, in transaction Bundles), then counts
+    again with C(_summary=count); any left fails the task. Also removes the migration's checkpoint for that
+    environment, so a later P.8 starts anew.
   - Unchanged when nothing migrated is there. In check mode, counts what would be removed.
 extends_documentation_fragment: [kt2ops.platform.controller_action, kt2ops.platform.environment_domain]
 author: kt2ops

@@ -1,14 +1,14 @@
 #!/usr/bin/python
-# One call of the kt2ops service contract (resource service, KT 1.3 server, application service).
+# One call of the kt2ops service contract (FHIR server, authentication service, KT 1.3 server, application service).
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: service_contract
 short_description: Call an operation of the kt2ops service contract on the host
 description:
-  - The services (KT 2.0 resource service, KT 1.3 server, application service) are operated through a
-    small HTTP contract on the host's loopback interface (health, domains, traffic, triggers, queue
-    depth, counts and hash totals). Changing operations answer with C(changed) and a C(diff).
+  - The services (KT 2.0 FHIR server and authentication service, KT 1.3 server, application service) are
+    operated through a small HTTP contract on the host's loopback interface (health, domains, traffic,
+    triggers, queue depth, counts and hash totals). Changing operations answer with C(changed) and a C(diff).
   - In check mode a changing operation is sent with C(dry_run=true); the service reports what it would
     change without changing it, so check mode with diff is truthful.
   - A refusal (4xx/5xx) fails the task with the service's own message.
@@ -25,7 +25,7 @@ EXAMPLES = r"""
   kt2ops.platform.service_contract:
     url: http://127.0.0.1:8080/_contract/domains/ggz-noorderlicht/traffic
     method: PUT
-    body: {open: false}
+    body: {traffic: closed}
 """
 
 RETURN = r"""

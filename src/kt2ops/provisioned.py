@@ -10,6 +10,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kt2ops.artifact import NAMES as ARTIFACTS
 from kt2ops.artifact import source_hash
 from kt2ops.paths import PROJECT_ROOT
 from kt2ops.runbook.state import runbook_dir
@@ -26,7 +27,7 @@ def _files(root: Path) -> list[Path]:
 
 
 def fingerprint(inventory: Path) -> str:
-    digest = hashlib.sha256(source_hash().encode())
+    digest = hashlib.sha256("".join(source_hash(name) for name in ARTIFACTS).encode())
     for base, root in [(inventory, inventory), *((PROJECT_ROOT, PROJECT_ROOT / part) for part in CODE)]:
         for path in _files(root):
             digest.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes() + b"\0")

@@ -47,7 +47,8 @@ def test_post_claim_and_settle(provisioned):
     assert reader.claim(patient).json()["total"] == 0  # claimed: no longer New
     depth = contract(sender.host, 8090, f"/_contract/domains/{DOMAIN}/depth")[1]
     assert depth["in_flight"] >= 1
-    assert reader.settle(message_id, "Success").json()["status"] == "Success"
+    settled = reader.settle(message_id, "Success")
+    assert settled.status_code == 200 and settled.json()["status"] == "Success", settled.text
     assert reader.settle(message_id, "Success").status_code == 409
 
 
@@ -130,7 +131,7 @@ def test_claim_times_out_back_to_new(provisioned):
     patient = f"Patient/test-{uuid.uuid4().hex[:8]}"
     sender.post(patient)
     assert reader.claim(patient).json()["total"] == 1
-    time.sleep(6)  # the lab's claim timeout is 5 s (inventories/lab/group_vars/kt13.yml)
+    time.sleep(21)  # the lab's claim timeout is 20 s (inventories/lab/group_vars/kt13.yml)
     assert reader.claim(patient).json()["total"] == 1
 
 

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from kt2ops.migration.step import Target
+from kt2ops.migration.target import Target
 from tests.conftest import LAB_INVENTORY
 from tests.integration.conftest import contract, host_of, kt2_client
 
@@ -47,7 +47,7 @@ def test_new_client_reaches_kt2_with_the_applications_origin(provisioned):
     reader = kt2_client(provisioned, "acc22", "ggz-noorderlicht", "mindfit-module")
     patient = reader.fhir("GET", answer["patient"]).json()
     assert patient["identifier"][0]["value"] == number
-    # The applications' roles may not read Devices; KT2-Support's own client (the migration's) may.
+    # The applications' roles may not read Devices; the domain admin may.
     support = Target("acc22", "https://acc22.koppeltaal.test", host["address"],
                      LAB_INVENTORY / ".pki" / "acc22").client("ggz-noorderlicht")
     devices = {}

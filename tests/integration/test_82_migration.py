@@ -6,17 +6,22 @@ peak fails the capacity check; without the decisions nothing opens, and a NO-GO 
 KT 1.3 with identical data."""
 
 import json
+import os
 import re
 import sqlite3
+import subprocess
+import time
 import uuid
 
 import pytest
 
 from kt2ops.migration.mapping import migrated, migration_mark, migration_system
+from kt2ops.migration.profiles import violations
+from kt2ops.migration.rollback import remove_migrated
 from kt2ops.migration.stage import TYPES_IN_ORDER
-from kt2ops.migration.step import Target, remove_migrated
+from kt2ops.migration.target import Target
 from kt2ops.migration.totals import target_counts
-from tests.conftest import run
+from tests.conftest import ROOT, run
 from tests.integration.conftest import (
     Kt13App,
     contract,
@@ -73,7 +78,7 @@ def stopped(secured, tmp_path_factory):
         remove_migrated(client)
         client.close()
         prd2, kt13 = host_of(secured, "prd2"), host_of(secured, "kt13")
-        contract(prd2, 8080, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"open": True})
+        contract(prd2, 8080, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"traffic": "open"})
         for app in (SENDER, READER):
             contract(kt13, 8070, f"/_contract/apps/{DOMAIN}/{app}/sending", "PUT", {"enabled": True})
 
@@ -151,7 +156,9 @@ def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped
         marks = [i["value"] for r in client.search_all(kind, identifier=migrated(kind))
                  for i in r["identifier"] if i == {**guide, "value": i["value"]}]
         assert len(marks) == len(set(marks)) == counts[kind]
-    assert "P.8 Task:" in done.stdout  # progress lines
+        # What the server stored satisfies the KT2 profiles by the project's validator too.
+        assert [v for r in client.search_all(kind, identifier=migrated(kind)) for v in violations(r)] == [], kind
+    assert f"P.8 {SENDER} Task:" in done.stdout  # progress lines, per application and type
 
     again = ok(step(stopped, "P.8"))
     assert recap(again.stdout)["kt13.lab"]["changed"] == 0
@@ -180,6 +187,90 @@ def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped
     content = _content_check(work)
     assert not content["met"] and content["figures"]["differences"] == [
         f"Patient {mark}: birthDate: KT 1.3 {patient.get('birthDate')!r}, KT 2.0 '1999-09-09'"]
+
+
+def _origins(client, kind):
+    return {e["valueReference"]["reference"] for r in client.search_all(kind, identifier=migrated(kind))
+            for e in r.get("extension", []) if e["url"] == "http://koppeltaal.nl/fhir/StructureDefinition/resource-origin"}
+
+
+@pytest.mark.lab
+def test_each_supplier_publishes_its_own_part_with_its_own_key_and_the_server_stamps_its_device(
+        secured, stopped, tmp_path):
+    """The module's supplier publishes its activity definitions from a machine of its own (its own
+    checkpoint), then the ECD's supplier its part: its Tasks refer to the module's definitions by their
+    migration identifier, which the server resolves. Together they are the whole domain, as Q measures it."""
+    work = stopped / ".runbook" / "migration" / DOMAIN / "prd2"
+    client = prd2_client(secured, stopped)
+    remove_migrated(client)
+    (work / "checkpoint.sqlite").unlink(missing_ok=True)
+    kt13_facts(secured, KT13_DOMAIN, tmp_path)
+    export = tmp_path / f"{KT13_DOMAIN}-oracle.jsonl"
+    elsewhere = copy_lab_inventory(tmp_path / "module-supplier")
+    keys = stopped / ".pki" / "prd2" / "apps" / DOMAIN
+
+    def publish(inventory, app, key=None):
+        return kt2(inventory, "migration", "publish", str(export), "--domain", DOMAIN, "--environment", "prd2",
+                   "--application", app, "--key", str(keys / f"{key or app}.key"))
+
+    module = ok(publish(elsewhere, READER))
+    assert f"P.8 part of {READER} on prd2: " in module.stdout and "ActivityDefinition" in module.stdout
+    assert export.exists()  # the supplier's own file is left alone; its copy in the work directory is gone
+    assert target_counts(client)["ActivityDefinition"] > 0 and target_counts(client)["Task"] == 0
+    ok(publish(stopped, SENDER))
+    assert json.loads((work / "errors.json").read_text()) == []
+    assert _origins(client, "ActivityDefinition") == {f"Device/{READER}"}
+    for kind in ("Practitioner", "Patient", "Task"):
+        assert _origins(client, kind) == {f"Device/{SENDER}"}, kind
+    client.close()
+    said = " ".join(ok(step(stopped, "Q")).stdout.split())
+    assert "Q.2 hash totals of the migrated content: met" in said
+    assert "Q.2 counts per type (FHIR _summary=count): met" in said
+
+    wrong = publish(stopped, "not-an-app", key=SENDER)
+    assert wrong.returncode == 2 and "--application not-an-app: not an application of ggz-noorderlicht" in wrong.stderr
+
+
+def _until(condition, proc, what, seconds=300):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert proc.poll() is None, f"P.8 ended before {what}"
+        assert time.monotonic() < deadline, f"P.8 did not reach {what} in {seconds} s"
+        time.sleep(0.05)
+
+
+@pytest.mark.lab
+def test_p8_rides_out_a_restart_of_the_targets_database_and_fhir_server(secured, stopped):
+    """PostgreSQL on prd2 restarts while Patients go in, then the FHIR server while Tasks do: the same run
+    retries (saying so) and completes, with counts and hash totals equal and nothing twice."""
+    work = stopped / ".runbook" / "migration" / DOMAIN / "prd2"
+    client = prd2_client(secured, stopped)
+    remove_migrated(client)
+    (work / "checkpoint.sqlite").unlink(missing_ok=True)
+    container = host_of(secured, "prd2")["container"]
+    proc = subprocess.Popen([".venv/bin/kt2", "run", "P.8", "--domain", DOMAIN, "-i", str(stopped),
+                             "-e", "kt2_batch_size=5", "-e", "kt2_concurrency=2"],
+                            cwd=ROOT, env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _until(lambda: mapped(work, "Patient") > 0, proc, "the first Patients")
+        run("podman", "exec", container, "systemctl", "restart", "postgresql")
+        _until(lambda: mapped(work, "Task") > 0, proc, "the first Tasks")
+        run("podman", "exec", container, "systemctl", "restart", "kt2-fhir-server")
+        said, _ = proc.communicate(timeout=900)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, said[-3000:]
+    assert re.search(r"HTTP 50[02] for POST .*; retry \d+ in", said), said[-3000:]
+    validation = json.loads((work / "validation.json").read_text())
+    counts = target_counts(client)
+    assert counts == validation["in_scope"]
+    for kind in TYPES_IN_ORDER:
+        marks = [migration_mark(r) for r in client.search_all(kind, identifier=migrated(kind))]
+        assert len(marks) == len(set(marks)) == counts[kind], kind
+    client.close()
+    assert "Q.2 hash totals of the migrated content: met" in " ".join(ok(step(stopped, "Q")).stdout.split())
 
 
 # Loaded by every Python process of the run it is put in reach of (PYTHONPATH): the migration's mapping
@@ -327,7 +418,7 @@ def test_no_go_rolls_back_to_kt13_with_identical_data(secured, stopped):
     client = prd2_client(secured, stopped)
     assert set(target_counts(client).values()) == {0}
     client.close()
-    assert contract(prd2, 8080, f"/_contract/domains/{DOMAIN}/traffic")[1] == {"open": False}
+    assert contract(prd2, 8080, f"/_contract/domains/{DOMAIN}/traffic")[1] == {"traffic": "closed"}
     assert contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/freeze")[1] == {"frozen": False}
     assert Kt13App(secured, SENDER).post(f"Patient/after-r-{uuid.uuid4().hex[:8]}")[1].status_code == 201
     assert contract(kt13, 8070, f"/_contract/apps/{DOMAIN}/{SENDER}/triggers/welcome_mail")[1] == {"enabled": True}

@@ -4,7 +4,7 @@ faked: a server that keeps up, one that falls behind, one that fails requests, o
 import time
 
 from kt2ops.migration.capacity import Capacity, judge_capacity, load
-from kt2ops.migration.step import capacity_request
+from kt2ops.migration.quality_gate import capacity_request
 
 
 def _measured(p95_ms, failed=0, achieved_rate=50.0):

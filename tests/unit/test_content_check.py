@@ -14,6 +14,7 @@ from kt2ops.migration.stage import TYPES_IN_ORDER, Staging
 
 KT13 = "https://kt13.example/kt13/NOORD/FHIR/Koppeltaal"  # the domain's FHIR base on KT 1.3
 SCOPE = {"dossiers": "open_and_closed", "history_months": {"default": 240}}
+APPLICATIONS = {"ecd": {"Patient", "Practitioner", "RelatedPerson", "Task"}, "module": {"ActivityDefinition"}}
 
 
 class MappedTarget:
@@ -35,7 +36,7 @@ class MappedTarget:
 def export(tmp_path):
     path = tmp_path / "export.jsonl"
     with path.open("w") as out:
-        for seq, (sender, bundle) in enumerate(generate("noord", 7, 60, ["ecd", "module"]), start=1):
+        for seq, (sender, bundle) in enumerate(generate("noord", 7, 60, APPLICATIONS), start=1):
             header = bundle["entry"][0]["resource"]
             out.write(json.dumps({"seq": seq, "id": header["id"], "event": header["event"]["code"], "sender": sender,
                                   "status": "Success", "received": header["timestamp"], "bundle": bundle}) + "\n")

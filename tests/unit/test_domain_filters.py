@@ -1,10 +1,14 @@
-"""Which domains and applications the roles deploy: the migration's own application on KT 2.0, and a
+"""Which domains and applications the roles deploy: the domain admin application on KT 2.0, and a
 domain removed from KT 1.3 by runbook S.5 that is neither created nor deleted there again."""
 
+from ansible.plugins.loader import init_plugin_loader
 from kt2ref.kt13.credentials import matches
 
 from plugins.filter.domains import contract_domain, domain_applications, domains_on
-from plugins.modules.kt13_credentials import verifier
+from tests.conftest import ROOT
+
+init_plugin_loader([str(ROOT / "collections")])
+from ansible_collections.kt2ops.platform.plugins.action.kt13_credentials import verifier  # noqa: E402
 
 
 def doc(domain_id, state="present", kt13_state=None):
@@ -21,19 +25,19 @@ def test_kt13_leaves_a_domain_alone_after_s5():
     assert [d["domain"]["id"] for d in domains_on(domains, "prd2")] == ["a", "b"]
 
 
-def test_kt2_registers_the_migration_application_with_its_own_role_and_kt13_does_not():
-    keys = {"a/ecd": "PEM-ecd", "a/kt2ops-migration": "PEM-migration"}
+def test_kt2_registers_the_domain_admin_with_all_rights_on_every_type_and_kt13_does_not():
+    keys = {"a/ecd": "PEM-ecd", "a/kt2ops-admin": "PEM-admin"}
     kt2 = contract_domain(doc("a"), keys)
-    assert kt2["applications"]["kt2ops-migration"] == {"name": "kt2ops migration", "role": "kt2ops-migration",
-                                                       "kind": "migration", "supplier": "KT2-Support",
-                                                       "status": "approved", "migration": True,
-                                                       "public_key": "PEM-migration"}
-    assert kt2["applications"]["ecd"]["migration"] is False
-    task = next(p for p in kt2["roles"]["kt2ops-migration"]["permissions"] if p["resource"] == "Task")
-    assert task == {"resource": "Task", "operations": ["create", "read", "update", "delete"], "scope": "all"}
+    assert kt2["applications"]["kt2ops-admin"] == {"name": "kt2ops domain admin", "role": "kt2ops-admin",
+                                                   "kind": "admin", "supplier": "KT2-Support",
+                                                   "status": "approved", "admin": True, "public_key": "PEM-admin"}
+    assert kt2["applications"]["ecd"]["admin"] is False
+    rights = kt2["roles"]["kt2ops-admin"]["permissions"]
+    assert {p["resource"] for p in rights} >= {"Patient", "Task", "Organization", "Device", "AuditEvent"}
+    assert all(p["operations"] == ["create", "read", "update", "delete"] and p["scope"] == "all" for p in rights)
     assert list(contract_domain(doc("a"))["applications"]) == ["ecd"]
     assert [a["id"] for a in domain_applications([doc("a")])] == ["ecd"]
-    assert [a["id"] for a in domain_applications([doc("a")], migration=True)] == ["ecd", "kt2ops-migration"]
+    assert [a["id"] for a in domain_applications([doc("a")], admin=True)] == ["ecd", "kt2ops-admin"]
 
 
 def test_kt13_registers_the_verifier_the_server_checks_and_never_the_password():
@@ -48,7 +52,7 @@ def test_kt13_registers_the_verifier_the_server_checks_and_never_the_password():
 def test_kt2_registers_the_jwks_url_of_this_environment_and_the_status_the_file_gives():
     document = doc("a")
     document["applications"][0] |= {"status": "pending", "jwks_urls": {"acc22": "https://ecd.example/jwks.json"}}
-    keys = {"a/ecd": "PEM-ecd", "a/kt2ops-migration": "PEM-migration"}
+    keys = {"a/ecd": "PEM-ecd", "a/kt2ops-admin": "PEM-admin"}
     on_acc22 = contract_domain(document, keys, environment="acc22")["applications"]["ecd"]
     assert (on_acc22["status"], on_acc22["jwks_url"]) == ("pending", "https://ecd.example/jwks.json")
     assert "public_key" not in on_acc22

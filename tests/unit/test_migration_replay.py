@@ -4,6 +4,7 @@ the types in reference order, and a platform error stops the run with what settl
 import threading
 import time
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 
@@ -44,7 +45,7 @@ def many_patients(tmp_path, count=40):
 
 def test_bundles_of_a_type_go_in_parallel_and_the_types_in_reference_order(tmp_path):
     target = SlowTarget()
-    result = Migration(many_patients(tmp_path), Checkpoint(tmp_path / "cp.sqlite"), target, KT13,
+    result = Migration(many_patients(tmp_path), Checkpoint(tmp_path / "cp.sqlite"), {"ecd": target}, KT13,
                        batch_size=5, concurrency=4).run()
     assert result.errors == [] and result.migrated["Patient"] == 42
     assert target.most == 4  # bounded: never more than asked, and more than one
@@ -57,10 +58,41 @@ def test_bundles_of_a_type_go_in_parallel_and_the_types_in_reference_order(tmp_p
 def test_a_platform_error_stops_the_run_and_a_resume_sends_only_what_did_not_settle(tmp_path):
     staging = many_patients(tmp_path)
     failing = SlowTarget(fail_at=4)
-    with pytest.raises(FhirError, match=r"P\.8 Patient Bundle"):
-        Migration(staging, Checkpoint(tmp_path / "cp.sqlite"), failing, KT13, batch_size=5, concurrency=3).run()
+    checkpoint = tmp_path / "cp.sqlite"
+    with pytest.raises(FhirError, match=r"P\.8 ecd Patient Bundle"):
+        Migration(staging, Checkpoint(checkpoint), {"ecd": failing}, KT13, batch_size=5, concurrency=3).run()
     stored = len(failing.sent)
     again = SlowTarget()
-    result = Migration(staging, Checkpoint(tmp_path / "cp.sqlite"), again, KT13, batch_size=5, concurrency=3).run()
+    result = Migration(staging, Checkpoint(checkpoint), {"ecd": again}, KT13, batch_size=5, concurrency=3).run()
     assert result.migrated["Patient"] == 42 and result.errors == []
     assert stored + len(again.sent) == sum(result.migrated.values())  # nothing settled is sent twice
+
+
+def _origins_and_references(sent):
+    return ([e for r in sent for e in r.get("extension", []) if e["url"].endswith("/resource-origin")],
+            [e["valueReference"]["reference"] for r in sent for e in r.get("extension", [])
+             if e["url"].endswith("/instantiates")])
+
+
+def test_each_application_publishes_its_own_data_with_its_own_client_and_no_origin_of_its_own(tmp_path):
+    staging = stage(tmp_path, base_export("ecd", offered_by="module"))
+    ecd, module = RecordingTarget(), RecordingTarget()
+    result = Migration(staging, Checkpoint(tmp_path / "cp.sqlite"), {"ecd": ecd, "module": module}, KT13).run()
+    assert result.errors == [] and sum(result.migrated.values()) == 5
+    assert [r["resourceType"] for r in module.sent] == ["ActivityDefinition"]
+    assert sorted(r["resourceType"] for r in ecd.sent) == ["Patient", "Patient", "Practitioner", "Task"]
+    origins, instantiates = _origins_and_references(ecd.sent + module.sent)
+    assert origins == []  # the server stamps the publisher's Device
+    assert instantiates == ["ActivityDefinition/x0"]  # the module's id, from the checkpoint
+    patient = next(r for r in ecd.sent if r["resourceType"] == "Patient")
+    assert patient["managingOrganization"]["reference"].startswith("Organization?identifier=")
+
+
+def test_a_supplier_alone_refers_to_another_applications_data_by_its_migration_identifier(tmp_path):
+    staging = stage(tmp_path, base_export("ecd", offered_by="module"))
+    ecd = RecordingTarget()
+    result = Migration(staging, Checkpoint(tmp_path / "cp.sqlite"), {"ecd": ecd}, KT13).run()
+    assert result.errors == [] and "ActivityDefinition" not in {r["resourceType"] for r in ecd.sent}
+    _, [instantiates] = _origins_and_references(ecd.sent)
+    assert instantiates == ("ActivityDefinition?identifier=http%3A%2F%2Fkoppeltaal.nl%2Fmigration%2Fidentifier"
+                            "%2FActivityDefinition%7C" + quote(f"{KT13}/ActivityDefinition/ad1", safe=""))

@@ -8,11 +8,11 @@ from types import SimpleNamespace
 import pytest
 
 from kt2ops.migration.mapping import to_fhir
-from kt2ops.migration.migrate import APPLICATION_SYSTEM, Checkpoint, Migration
-from kt2ops.migration.profile_check import check_profiles
-from kt2ops.migration.profiles import COD472, violations
+from kt2ops.migration.migrate import Checkpoint, Migration
+from kt2ops.migration.p8 import ValidationFailed, validate
+from kt2ops.migration.profile_check import check_profiles, check_publishers
+from kt2ops.migration.profiles import COD472, ENDPOINT_EXTENSION, violations
 from kt2ops.migration.stage import Staging
-from kt2ops.migration.step import ValidationFailed, validate
 from kt2ops.migration.totals import source_totals
 
 REFERENCE = datetime(2026, 11, 23, tzinfo=UTC)
@@ -26,10 +26,12 @@ EVENTS = {"Patient": "CreateOrUpdatePatient", "Practitioner": "CreateOrUpdatePra
 
 
 class Export:
-    def __init__(self):
+    def __init__(self, sender="ecd"):
         self.lines: list[str] = []
+        self.sender = sender  # who sent a message unless it says
 
-    def add(self, resource, when="2026-06-01T10:00:00+00:00", sender="ecd", status="Success", event=None):
+    def add(self, resource, when="2026-06-01T10:00:00+00:00", sender=None, status="Success", event=None):
+        sender = sender or self.sender
         seq = len(self.lines) + 1
         header = {"resourceType": "MessageHeader", "id": f"00000000-0000-4000-8000-{seq:012d}", "timestamp": when,
                   "event": {"code": event or EVENTS[resource["resourceType"]]}}
@@ -57,13 +59,14 @@ def related_person(n, **extra):
             "relationship": [{"coding": [{"system": COD472, "code": "23", "display": "Contactpersoon"}]}], **extra}
 
 
-def base_export(sender="ecd"):
-    export = Export()
+def base_export(sender="ecd", offered_by=None):
+    """A small export sent by `sender`; the activity definition by `offered_by` (else the sender too)."""
+    export = Export(sender)
     export.add({"resourceType": "Practitioner", "id": "pr1", "name": [{"use": "official", "family": "Dokter",
                                                                        "given": ["Els"]}],
                 "telecom": [{"system": "email", "value": "els.dokter@zorg.example"}]})
     export.add({"resourceType": "ActivityDefinition", "id": "ad1", "url": "https://modules.example/ad1",
-                "title": "Slaapdagboek", "isActive": True}, sender=sender)
+                "title": "Slaapdagboek", "isActive": True}, sender=offered_by)
     export.add(patient(1))
     export.add(patient(2))
     export.add({"resourceType": "CarePlan", "id": "cp1", "patient": {"reference": "Patient/p1"},
@@ -73,9 +76,15 @@ def base_export(sender="ecd"):
     return export
 
 
+EHR_CREATES = ("Practitioner", "Patient", "RelatedPerson", "CareTeam", "ActivityDefinition", "Task")
+
+
 def domain(scope=SCOPE):
     return {"domain": {"id": "ggz-test"}, "kt13": {"domain": "TEST", "fhir_base": KT13},
-            "applications": [{"id": "ecd"}],
+            "roles": [{"id": "ehr", "permissions": [{"resource": t, "operations": ["create", "read"], "scope": "all"}
+                                                    for t in EHR_CREATES]},
+                      {"id": "module", "permissions": [{"resource": "Task", "operations": ["read"], "scope": "all"}]}],
+            "applications": [{"id": "ecd", "role": "ehr"}, {"id": "module", "role": "module"}],
             "migration": {"scope": scope, "success_criteria": {"max_error_rate_percent": 0}}}
 
 
@@ -224,10 +233,10 @@ def test_mapping_follows_the_migration_guide(tmp_path):
 
 
 def test_source_hash_totals_change_with_one_changed_value(tmp_path):
-    first = source_totals(stage(tmp_path, base_export()), KT13, ["ecd"])
+    first = source_totals(stage(tmp_path, base_export()), KT13)
     changed = base_export()
     changed.lines[2] = changed.lines[2].replace("Test1", "Test9")
-    second = source_totals(stage(tmp_path, changed), KT13, ["ecd"])
+    second = source_totals(stage(tmp_path, changed), KT13)
     assert first.counts == second.counts
     assert first.hashes["Patient"] != second.hashes["Patient"] and first.hashes["Task"] == second.hashes["Task"]
     assert second.differences(first) == [f"Patient {KT13}/Patient/p1: content differs"]
@@ -238,7 +247,7 @@ def test_the_validate_command_exits_1_on_a_blocking_finding_and_writes_the_repor
 
     from kt2ops.cli import main
 
-    export = base_export("noorderlicht-ecd")  # an application of the lab's domain offers the activity
+    export = base_export("noorderlicht-ecd", "mindfit-module")  # as the lab's domain has them
     bad = export.add(patient(3, gender="m"))
     export.write(tmp_path / "export.jsonl")
     result = CliRunner().invoke(main, ["migration", "validate", str(tmp_path / "export.jsonl"), "--domain",
@@ -259,11 +268,11 @@ def test_a_resource_kt2_would_refuse_is_a_blocking_finding_naming_elements_and_l
     check_profiles(staging, domain())
     found = {f["message_id"]: f for f in blocking(staging)}
     assert found[bad]["code"] == "profile" and found[bad]["line"] == 6
-    assert found[bad]["text"] == ("RelatedPerson rp1: RelatedPerson.birthDate: required by KT2RelatedPerson; "
-                                  "RelatedPerson.relationship[0]: COD472 code 24 needs display "
+    assert found[bad]["text"] == ("RelatedPerson rp1: RelatedPerson.birthDate: required by the KT2 profile; "
+                                  "RelatedPerson.relationship[0].coding[0].display: must be "
                                   "'Wettelijke vertegenwoordiger' (kt2-role-display-validation)")
     [endpoint] = [f for f in found.values() if f["line"] == 7]
-    assert "ActivityDefinition.extension:endpoint: at least one Endpoint" in endpoint["text"]
+    assert f"ActivityDefinition.extension({ENDPOINT_EXTENSION}): at least 1 required" in endpoint["text"]
     assert staging.excluded() == []  # blocking: nothing is left out, nothing is imported
 
 
@@ -274,10 +283,6 @@ class RecordingTarget:
 
     def __init__(self):
         self.sent: list[dict] = []
-
-    def search_all(self, kind, **params):  # the domain's one application, registered: Device = client id
-        return iter([{"id": "ecd", "identifier": [{"system": APPLICATION_SYSTEM, "value": "ecd"}]}]
-                    if kind == "Device" else [])
 
     def transaction(self, entries):
         self.sent += [e["resource"] for e in entries]
@@ -297,9 +302,9 @@ def test_a_non_blocking_type_stays_out_of_the_migration_and_into_the_error_list(
     [finding] = [f for f in staging.findings() if f["code"] == "profile"]
     assert finding["severity"] == "non-blocking" and finding["message_id"] == bad
     target = RecordingTarget()
-    result = Migration(staging, Checkpoint(tmp_path / "checkpoint.sqlite"), target, KT13).run()
+    result = Migration(staging, Checkpoint(tmp_path / "checkpoint.sqlite"), {"ecd": target}, KT13).run()
     assert [e["source_id"] for e in result.errors] == ["rp1"]
-    assert result.errors[0]["reason"] == "KT2 profile: RelatedPerson.gender: required by KT2RelatedPerson"
+    assert result.errors[0]["reason"] == "KT2 profile: RelatedPerson.gender: required by the KT2 profile"
     assert result.migrated["RelatedPerson"] == 1
     assert [v for resource in target.sent for v in violations(resource)] == []  # what is sent, KT 2.0 takes
 
@@ -319,3 +324,18 @@ def test_the_mapped_resources_carry_what_the_profiles_require_from_the_kt13_data
     assert offered["url"] == "https://modules.example/ad1"
     assert offered["extension"] == [{"url": "http://koppeltaal.nl/fhir/StructureDefinition/KT2EndpointExtension",
                                      "valueReference": {"reference": "Endpoint/ecd"}}]
+
+
+def test_an_application_that_may_not_publish_what_it_sent_is_a_blocking_finding(tmp_path):
+    export = base_export("ecd", offered_by="module")  # the module's role may not create ActivityDefinitions
+    export.add(patient(3), sender="left-long-ago")
+    staging = stage(tmp_path, export)
+    check_publishers(staging, domain())
+    found = sorted(f["text"] for f in blocking(staging) if f["code"] == "publisher")
+    assert found == [
+        "1 ActivityDefinition sent by module to KT 1.3: module has a role (module) that may not create "
+        "ActivityDefinition, so it cannot publish them",
+        "1 Patient sent by left-long-ago to KT 1.3: left-long-ago is not an application of the domain on KT 2.0, "
+        "so it cannot publish them"]
+    lines = {f["line"] for f in blocking(staging) if f["code"] == "publisher"}
+    assert lines == {2, 6}  # the first message of each

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kt2ops.runbook.audit import AuditLog
-from kt2ops.runbook.context import RunbookContext
 from kt2ops.runbook.gate import evaluate
+from kt2ops.runbook.model import RunbookContext
 from kt2ops.runbook.state import domain_state
 
 AMS = ZoneInfo("Europe/Amsterdam")

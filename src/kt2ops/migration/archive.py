@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from kt2ops.migration.step import fetch_export
+from kt2ops.migration.p8 import fetch_export
 from kt2ops.runbook.remote import Remote
 from kt2ops.security.package import PackageError, manifest_path, open_package, seal
 

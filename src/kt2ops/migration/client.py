@@ -1,19 +1,23 @@
 """The migration's side of KT 2.0: an application with SMART backend-services authorisation (a signed
-client assertion for a short-lived token, renewed before it expires), FHIR calls with retries on
-transient failures, transaction Bundles, counts (`_summary=count`) and paged reads."""
+client assertion for a short-lived token, renewed before it expires), FHIR calls that ride out a restart
+of the server or its database (retried with backoff for a bounded time, each retry reported), transaction
+Bundles, counts (`_summary=count`) and paged reads."""
 
 from __future__ import annotations
 
 import ssl
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import count
 from typing import Any
 
 import httpx
 import jwt
 
-TRANSIENT = {502, 503, 504}
+# A server or its database restarting: nginx's 502/504 while the FHIR server is down, its 500 while the
+# database is. (A 503 is the platform's deliberate answer, e.g. a closed domain: not retried.)
+TRANSIENT = {500, 502, 504}
 
 
 class FhirError(RuntimeError):
@@ -37,34 +41,45 @@ def diagnostics(response: httpx.Response) -> str:
 
 class FhirClient:
     """One application of one domain on one environment. `base_url` is the public name (token audience,
-    TLS name); `connect_host` where to connect when that name is not in DNS (the lab)."""
+    TLS name); `connect_host` where to connect when that name is not in DNS (the lab). A transient failure
+    is retried for up to `patience` seconds, each retry told to `on_retry`."""
 
     def __init__(self, base_url: str, domain: str, client_id: str, private_key_pem: bytes, ca_file: str,
-                 connect_host: str | None = None, timeout: float = 120, retries: int = 5) -> None:
+                 connect_host: str | None = None, timeout: float = 120, patience: float = 300,
+                 on_retry: Callable[[str], None] | None = None) -> None:
         public = httpx.URL(base_url.rstrip("/"))
         self.hostname = public.host
         self.domain = domain
         self.client_id = client_id
         self._key = private_key_pem
         self.token_url = f"{public}/api/v1/{domain}/oauth2/token"
-        self.retries = retries
+        self.patience = patience
+        self.on_retry = on_retry or (lambda message: None)
         origin = f"https://{connect_host}" if connect_host else str(public)
         self.http = httpx.Client(base_url=origin, verify=ssl.create_default_context(cafile=ca_file),
                                  timeout=timeout, headers={"Host": self.hostname})
         self._token: tuple[str, float] | None = None
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send, retrying transport errors and 502-504 with backoff."""
-        for attempt in range(self.retries + 1):
+        """Send, retrying transport errors and transient answers with backoff (0.5 s doubling to 10 s) until
+        `patience` runs out; then the last answer is returned (or the transport error raised)."""
+        give_up = time.monotonic() + self.patience
+        for attempt in count():
             try:
                 response = self.http.request(method, path, extensions={"sni_hostname": self.hostname}, **kwargs)
-            except httpx.TransportError:
-                if attempt == self.retries:
+            except httpx.TransportError as error:
+                if time.monotonic() >= give_up:
                     raise
+                problem = f"{type(error).__name__}: {error}"
             else:
-                if response.status_code not in TRANSIENT or attempt == self.retries:
+                if response.status_code not in TRANSIENT or time.monotonic() >= give_up:
                     return response
-            time.sleep(min(0.5 * 2 ** attempt, 8))
+                problem = f"HTTP {response.status_code}"
+            pause = min(0.5 * 2 ** attempt, 10.0, max(give_up - time.monotonic(), 0.0))
+            self.on_retry(f"{self.client_id} on {self.hostname}: {problem} for {method} {path.split('?')[0]}; "
+                          f"retry {attempt + 1} in {pause:.1f} s (gives up {give_up - time.monotonic():.0f} s "
+                          "from now)")
+            time.sleep(pause)
         raise AssertionError("unreachable")
 
     def token(self) -> str:
@@ -84,7 +99,7 @@ class FhirClient:
 
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """A FHIR call relative to the domain's base URL; a token that expired early is renewed once."""
-        url = f"/api/v1/{self.domain}/fhir/r4" + (f"/{path}" if path else "")
+        url = f"/api/v1/{self.domain}/fhir/r4" + (path if path.startswith("?") or not path else f"/{path}")
         for renewed in (False, True):
             headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/fhir+json",
                        **kwargs.get("headers", {})}
@@ -118,11 +133,13 @@ class FhirClient:
             response = self.call("GET", self._relative(following))
 
     def _relative(self, url: str) -> str:
-        """A link of the domain's FHIR base as a path below it; a link anywhere else is refused."""
-        base = f"https://{self.hostname}/api/v1/{self.domain}/fhir/r4/"
-        if not url.startswith(base):
+        """A link of the domain's FHIR base as a path below it (`Patient?...`) or a query on the base itself
+        (`?_getpages=...`, HAPI's paging); a link anywhere else is refused."""
+        base = f"https://{self.hostname}/api/v1/{self.domain}/fhir/r4"
+        rest = url[len(base):] if url.startswith(base) else None
+        if rest is None or (rest and rest[0] not in "/?"):
             raise FhirError(f"next link {url} is not under {base}", httpx.Response(502, text="foreign link"))
-        return url[len(base):]
+        return rest.lstrip("/")
 
     def close(self) -> None:
         self.http.close()

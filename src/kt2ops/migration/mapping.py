@@ -5,10 +5,11 @@ carries the migration-only identifier whose value is its KT 1.3 reference."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 from kt2ops.migration.checks import ACTIVITY_STATUS
 from kt2ops.migration.profiles import ENDPOINT_EXTENSION, INSTANTIATES, RESOURCE_ORIGIN
@@ -76,9 +77,9 @@ def to_fhir(kind: str, row: sqlite3.Row, kt13_base: str, refer: Refer, organizat
         if row["practitioner"]:
             resource["requester"] = {"reference": refer("Practitioner", row["practitioner"])}
         if row["period"]:  # KT2Task prohibits restriction: the planned period is the execution period
-            resource["executionPeriod"] = json.loads(row["period"])
+            resource["executionPeriod"] = orjson.loads(row["period"])
     else:
-        body = json.loads(row["body"])
+        body = orjson.loads(row["body"])
         resource = {"resourceType": kind, "identifier": [*body.get("identifier", []), mark]}
         resource.update({k: body[k] for k in COPIED.get(kind, ()) if k in body})
         if kind == "Patient":

@@ -1,4 +1,4 @@
-"""Runbook P.8 (and M.2): replay a staged domain into the KT 2.0 resource service.
+"""Runbook P.8 (and M.2): replay a staged domain into the KT 2.0 FHIR server.
 
 Types go in reference order, in transaction Bundles of conditional creates keyed by the migration
 identifier, so a Bundle sent twice creates nothing twice. A checkpoint (SQLite, beside the staging)
@@ -8,7 +8,12 @@ A Bundle the server refuses is split until the refused resources are found; they
 (M.3 / Q.1) with the message they came from and the reason, and what depends on them fails with them.
 
 Within a type several Bundles are in flight at once (nothing of a type references its own type); a type
-starts when every Bundle of the types before it is settled, so references always point at what is there."""
+starts when every Bundle of the types before it is settled, so references always point at what is there.
+
+Each application publishes its own data with its own credentials, so the server stamps its Device as
+resource-origin: all Patients of all applications go before the Tasks that point at them. A supplier
+running its part alone refers to another application's resources by the guide's identifier (a conditional
+reference the server resolves), since its checkpoint does not know their server ids."""
 
 from __future__ import annotations
 
@@ -27,9 +32,8 @@ from kt2ops.migration.mapping import Unresolved, kt13_reference, migrated, to_fh
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging
 
 APPLICATION_SYSTEM = "http://vzvz.nl/fhir/NamingSystem/koppeltaal-client-id"  # Device = client id
-MIGRATION_APP_ID = "kt2ops-migration"  # the migration's own application (plugins/filter/domains.py)
 DOMAIN_SYSTEM = "urn:kt2ops:domain"
-# (type, done, total) after every Bundle
+# ("<application> <type>", done, total) after every Bundle
 Progress = Callable[[str, int, int], None]
 
 
@@ -85,66 +89,79 @@ class Result:
         return 100.0 * len(self.errors) / self.total if self.total else 0.0
 
 
-def platform_ids(client: FhirClient, domain: str) -> tuple[str | None, dict[str, str]]:
-    """The domain's Organization and its applications' Devices (by client id), registered with the domain."""
-    organization = next(client.search_all("Organization", identifier=f"{DOMAIN_SYSTEM}|{domain}"), None)
-    devices = {i["value"]: f"Device/{d['id']}" for d in client.search_all("Device", identifier=f"{APPLICATION_SYSTEM}|")
-               for i in d.get("identifier", []) if i.get("system") == APPLICATION_SYSTEM}
-    return (f"Organization/{organization['id']}" if organization else None), devices
-
-
 def _batches(rows: Iterator[sqlite3.Row], size: int) -> Iterator[list[sqlite3.Row]]:
     while batch := list(islice(rows, size)):
         yield batch
 
 
-Sent = tuple[int, list[tuple[sqlite3.Row, str]], list[tuple[sqlite3.Row, str]]]  # Bundles, (row, id), (row, error)
+@dataclass
+class Part:
+    """One application's resources of one type: what its progress line counts."""
+
+    label: str
+    total: int
+    done: int = 0
+
+    def skip(self, already: bool) -> bool:
+        """Count a resource the checkpoint already has as done; True to leave it out."""
+        self.done += already
+        return already
+
+
+# The part, Bundles sent, (row, server id) stored, (row, reason) refused
+Sent = tuple[Part, int, list[tuple[sqlite3.Row, str]], list[tuple[sqlite3.Row, str]]]
 
 
 class Migration:
-    def __init__(self, staging: Staging, checkpoint: Checkpoint, client: FhirClient, kt13_base: str,
+    """P.8 for the applications in `publishers` (client id -> its FHIR client): every application of the
+    export in the runbook, one application when its supplier runs its part alone."""
+
+    def __init__(self, staging: Staging, checkpoint: Checkpoint, publishers: dict[str, FhirClient], kt13_base: str,
                  batch_size: int = 200, progress: Progress | None = None, concurrency: int = 4) -> None:
-        self.staging, self.checkpoint, self.client = staging, checkpoint, client
+        self.staging, self.checkpoint, self.publishers = staging, checkpoint, publishers
         self.kt13_base = kt13_base
         self.batch_size = batch_size
         self.concurrency = max(1, concurrency)
-        self.progress = progress or (lambda kind, done, total: None)
-        self.organization: str | None = None
-        self.devices: dict[str, str] = {}
+        self.progress = progress or (lambda label, done, total: None)
+        self.alone = not staging.senders() <= publishers.keys()
 
     def refer(self, kind: str, source_id: str) -> str:
         target = self.checkpoint.target(kind, source_id)
-        if target is None:
-            raise Unresolved(f"depends on {kind}/{source_id}, which was not migrated")
-        return f"{kind}/{target}"
+        if target is not None:
+            return f"{kind}/{target}"
+        if self.alone:  # perhaps another application's, published in its own run
+            mark = kt13_reference(self.kt13_base, kind, source_id)
+            return f"{kind}?" + urlencode({"identifier": migrated(kind, mark)})
+        raise Unresolved(f"depends on {kind}/{source_id}, which was not migrated")
 
     def run(self) -> Result:
         start = time.perf_counter()
         self.checkpoint.db.execute("DELETE FROM errors")  # a run retries what failed before
-        self.organization, self.devices = platform_ids(self.client, self.client.domain)
         result = Result()
-        totals = self.staging.in_scope_counts()
         excluded = {(r["type"], r["source_id"]): r["reason"] for r in self.staging.excluded()}
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="p8") as pool:
             for kind in TYPES_IN_ORDER:
-                pending = (row for row in self.staging.staged(kind)
-                           if self.checkpoint.target(kind, row["source_id"]) is None
-                           and not self._excluded(kind, row, excluded))
                 in_flight: set[Future[Sent]] = set()
-                for batch in _batches(pending, self.batch_size):
-                    # Mapping and the checkpoint stay in this thread; only the HTTP exchange goes to the pool.
-                    in_flight.add(pool.submit(self._send, kind, self._prepare(kind, batch)))
-                    if len(in_flight) >= self.concurrency:
-                        done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                        if failure := self._settle(kind, done, result, totals[kind]):
-                            # The platform, not the data: the other Bundles in flight settle into the
-                            # checkpoint first, so that a resume sends only what never arrived.
-                            self._settle(kind, wait(in_flight).done, result, totals[kind])
-                            raise failure
-                if failure := self._settle(kind, in_flight, result, totals[kind]):
+                for sender, client in sorted(self.publishers.items()):
+                    part = Part(f"{sender} {kind}", self.staging.count(kind, sender))
+                    pending = (row for row in self.staging.staged(kind, sender)
+                               if not part.skip(self.checkpoint.target(kind, row["source_id"]) is not None)
+                               and not self._excluded(kind, row, excluded))
+                    for batch in _batches(pending, self.batch_size):
+                        # Mapping and the checkpoint stay in this thread; only the HTTP exchange goes to the pool.
+                        ready = self._prepare(kind, client.domain, batch)
+                        in_flight.add(pool.submit(self._send, kind, client, part, ready))
+                        if len(in_flight) >= self.concurrency:
+                            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                            if failure := self._settle(kind, done, result):
+                                # The platform, not the data: the other Bundles in flight settle into the
+                                # checkpoint first, so that a resume sends only what never arrived.
+                                self._settle(kind, wait(in_flight).done, result)
+                                raise failure
+                    self.progress(part.label, part.done, part.total)
+                if failure := self._settle(kind, in_flight, result):
                     raise failure
                 result.migrated[kind] = self.checkpoint.done(kind)
-                self.progress(kind, result.migrated[kind], totals[kind])
         result.errors = self.checkpoint.errors()
         result.seconds = time.perf_counter() - start
         return result
@@ -156,53 +173,56 @@ class Migration:
             self.checkpoint.error(kind, row, reason)
         return reason is not None
 
-    def _entry(self, kind: str, row: sqlite3.Row) -> dict[str, Any]:
+    def _entry(self, kind: str, organization: str, row: sqlite3.Row) -> dict[str, Any]:
         mark = kt13_reference(self.kt13_base, kind, row["source_id"])
-        sender = row["sender"]  # an application's Endpoint has its client id as id, like its Device
-        resource = to_fhir(kind, row, self.kt13_base, self.refer, self.organization, self.devices.get(sender),
-                           f"Endpoint/{sender}" if sender in self.devices else None)
+        # No resource-origin: the server stamps the publisher's Device. An application's Endpoint has its
+        # client id as id, like its Device.
+        resource = to_fhir(kind, row, self.kt13_base, self.refer, organization, None, f"Endpoint/{row['sender']}")
         return {"resource": resource, "request": {"method": "POST", "url": kind,
                                                   "ifNoneExist": urlencode({"identifier": migrated(kind, mark)})}}
 
-    def _prepare(self, kind: str, rows: list[sqlite3.Row]) -> list[tuple[sqlite3.Row, dict[str, Any]]]:
+    def _prepare(self, kind: str, domain: str, rows: list[sqlite3.Row]) -> list[tuple[sqlite3.Row, dict[str, Any]]]:
         """The Bundle's entries; a row whose reference did not migrate goes to the error list instead."""
+        # The domain's Organization, found by the server (an application may not read Organizations).
+        organization = "Organization?" + urlencode({"identifier": f"{DOMAIN_SYSTEM}|{domain}"})
         ready = []
         for row in rows:
             try:
-                ready.append((row, self._entry(kind, row)))
+                ready.append((row, self._entry(kind, organization, row)))
             except Unresolved as error:
                 self.checkpoint.error(kind, row, str(error))
         return ready
 
-    def _send(self, kind: str, ready: list[tuple[sqlite3.Row, dict[str, Any]]]) -> Sent:
+    def _send(self, kind: str, client: FhirClient, part: Part, ready: list[tuple[sqlite3.Row, dict[str, Any]]]) -> Sent:
         """One Bundle (in a pool thread); on refusal split it to find the refused resources."""
         if not ready:
-            return 0, [], []
-        response = self.client.transaction([entry for _, entry in ready])
+            return part, 0, [], []
+        response = client.transaction([entry for _, entry in ready])
         if response.status_code == 200:
             locations = [e["response"]["location"].split("/")[1] for e in response.json()["entry"]]
-            return 1, [(row, target) for (row, _), target in zip(ready, locations, strict=True)], []
+            return part, 1, [(row, target) for (row, _), target in zip(ready, locations, strict=True)], []
         if response.status_code >= 500 or response.status_code in (401, 403):
-            raise FhirError(f"P.8 {kind} Bundle", response)  # the platform, not the data: stop, resume later
+            raise FhirError(f"P.8 {part.label} Bundle", response)  # the platform, not the data: stop, resume later
         if len(ready) == 1:
-            return 1, [], [(ready[0][0], f"refused by KT 2.0: {diagnostics(response)}")]
+            return part, 1, [], [(ready[0][0], f"refused by KT 2.0: {diagnostics(response)}")]
         half = len(ready) // 2
-        first, second = self._send(kind, ready[:half]), self._send(kind, ready[half:])
-        return 1 + first[0] + second[0], first[1] + second[1], first[2] + second[2]
+        first, second = (self._send(kind, client, part, ready[:half]),
+                         self._send(kind, client, part, ready[half:]))
+        return part, 1 + first[1] + second[1], first[2] + second[2], first[3] + second[3]
 
-    def _settle(self, kind: str, done: set[Future[Sent]], result: Result, total: int) -> BaseException | None:
+    def _settle(self, kind: str, done: set[Future[Sent]], result: Result) -> BaseException | None:
         """Record what settled Bundles stored (one checkpoint transaction each) and what they refused; the
         first platform error among them is returned for the caller to stop on."""
         failed = [f.exception() for f in done if f.exception() is not None]
         for future in done:
             if future.exception() is not None:
                 continue
-            bundles, stored, refused = future.result()
+            part, bundles, stored, refused = future.result()
             if stored:
                 self.checkpoint.record(kind, [(row["source_id"], target) for row, target in stored])
             for row, reason in refused:
                 self.checkpoint.error(kind, row, reason)
             result.sent[kind] = result.sent.get(kind, 0) + bundles
-        if done:
-            self.progress(kind, self.checkpoint.done(kind), total)
+            part.done += len(stored) + len(refused)
+            self.progress(part.label, part.done, part.total)
         return failed[0] if failed else None

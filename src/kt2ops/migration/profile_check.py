@@ -1,4 +1,5 @@
-"""Validation's profile check: the staged export, mapped as P.8 will send it, against the KT2 profiles."""
+"""Validation's checks against KT 2.0: the staged export, mapped as P.8 will send it, against the KT2
+profiles, and each application's right to publish what it sent."""
 
 from __future__ import annotations
 
@@ -32,3 +33,24 @@ def check_profiles(staging: Staging, doc: dict[str, Any]) -> None:
                                 row["line"])
                 if not blocking:
                     staging.exclude(kind, row["source_id"], f"KT2 profile: {text}")
+
+
+def check_publishers(staging: Staging, doc: dict[str, Any]) -> None:
+    """Each application publishes what it sent to KT 1.3 with its own credentials (P.8), so each must be an
+    application of the domain whose role may create the types it sent. One blocking finding per application
+    and type that cannot, before anything is sent: the domain admin fixes the role (or the registration)."""
+    roles = {role["id"]: role for role in doc["roles"]}
+    applications = {app["id"]: roles.get(app["role"], {"id": app["role"], "permissions": []})
+                    for app in doc["applications"]}
+    with staging.db:
+        for kind in TYPES_IN_ORDER:
+            for sender, (count, line) in sorted(staging.by_sender(kind).items()):
+                role = applications.get(sender)
+                if role is None:
+                    problem = "is not an application of the domain on KT 2.0"
+                elif not any(p["resource"] == kind and "create" in p["operations"] for p in role["permissions"]):
+                    problem = f"has a role ({role['id']}) that may not create {kind}"
+                else:
+                    continue
+                staging.finding(True, "publisher", f"{count} {kind} sent by {sender} to KT 1.3: {sender} {problem}, "
+                                "so it cannot publish them", None, line)

@@ -3,11 +3,12 @@ order) read as messages, and what each event carries."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 # The resource a message of each event carries; None: the event's content is not migrated (reported).
 EVENT_RESOURCE: dict[str, str | None] = {
@@ -48,8 +49,8 @@ class ExportLineError(ValueError):
 def parse_line(number: int, text: str) -> Message:
     """One export line as a Message; ExportLineError when its structure is not a KT 1.3 message."""
     try:
-        row = json.loads(text)
-    except json.JSONDecodeError as error:
+        row = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
         raise ExportLineError(number, f"not JSON ({error.msg})") from None
     if not isinstance(row, dict):
         raise ExportLineError(number, "not a JSON object")

@@ -9,12 +9,13 @@ scope (K.1 open dossiers, K.2 months of history)."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from kt2ops.migration.checks import CLOSED_STATUSES, check_resource, reference_id
 from kt2ops.migration.source import EVENT_RESOURCE, ExportLineError, Message, read_export
@@ -120,7 +121,7 @@ class Staging:
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(a["id"], resource["id"], patient, reference_id(a["definition"], "ActivityDefinition"), practitioner,
                   (a.get("performer") or {}).get("reference"), a["status"],
-                  json.dumps(a["period"]) if "period" in a else None, item.seq, *common)
+                  orjson.dumps(a["period"]).decode() if "period" in a else None, item.seq, *common)
                  for a in resource["activity"]])
         elif kind == "CarePlanActivityStatus":
             self.db.execute("INSERT INTO status_updates VALUES (?, ?, ?, ?, ?, ?)",
@@ -131,7 +132,7 @@ class Staging:
                 if kind != "Patient" else resource["id"]
             self.db.execute("INSERT OR REPLACE INTO resources (type, source_id, body, patient, sender, last_seen, "
                             "message_id, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            (kind, resource["id"], json.dumps(resource), patient, *common))
+                            (kind, resource["id"], orjson.dumps(resource).decode(), patient, *common))
 
     # --- what only the whole export shows ----------------------------------------------------------
 
@@ -248,11 +249,32 @@ class Staging:
     def excluded(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM excluded ORDER BY type, source_id").fetchall()
 
-    def staged(self, kind: str) -> Iterator[sqlite3.Row]:
-        """In-scope rows of one type, in a stable order (a resumed run sees the same order)."""
-        if kind == "Task":
-            return self.db.execute("SELECT * FROM activities WHERE in_scope ORDER BY source_id")
-        return self.db.execute("SELECT * FROM resources WHERE type = ? AND in_scope ORDER BY source_id", (kind,))
+    def _in_scope(self, kind: str, sender: str | None) -> tuple[str, tuple[str, ...]]:
+        """FROM and WHERE of a type's in-scope rows, of one application when `sender` is given."""
+        table, args = ("activities", ()) if kind == "Task" else ("resources", (kind,))
+        where = "in_scope" + ("" if kind == "Task" else " AND type = ?")
+        if sender is not None:
+            where, args = where + " AND sender = ?", (*args, sender)
+        return f"{table} WHERE {where}", args
+
+    def staged(self, kind: str, sender: str | None = None) -> Iterator[sqlite3.Row]:
+        """In-scope rows of one type (of one application), in a stable order (a resumed run sees the same)."""
+        rows, args = self._in_scope(kind, sender)
+        return self.db.execute(f"SELECT * FROM {rows} ORDER BY source_id", args)
+
+    def count(self, kind: str, sender: str | None = None) -> int:
+        rows, args = self._in_scope(kind, sender)
+        return self.db.execute(f"SELECT count(*) FROM {rows}", args).fetchone()[0]
+
+    def by_sender(self, kind: str) -> dict[str, tuple[int, int]]:
+        """Per application that sent in-scope resources of the type: how many, and the first export line."""
+        rows, args = self._in_scope(kind, None)
+        return {r[0]: (r[1], r[2]) for r in self.db.execute(
+            f"SELECT sender, count(*), min(line) FROM {rows} GROUP BY sender", args)}
+
+    def senders(self) -> set[str]:
+        """The applications that sent in-scope resources."""
+        return {sender for kind in TYPES_IN_ORDER for sender in self.by_sender(kind)}
 
     def close(self) -> None:
         self.db.close()

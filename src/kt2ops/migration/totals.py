@@ -6,14 +6,14 @@ reference, an application's Device by its client id, the domain's Organization b
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from kt2ops.migration.client import FhirClient
 from kt2ops.migration.mapping import kt13_reference, migrated, migration_mark, to_fhir
-from kt2ops.migration.migrate import APPLICATION_SYSTEM, MIGRATION_APP_ID
+from kt2ops.migration.migrate import APPLICATION_SYSTEM
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging
 
 ORGANIZATION_KEY = "organization"
@@ -29,7 +29,7 @@ def endpoint_key(client_id: str) -> str:
 
 def resource_hash(resource: dict[str, Any]) -> str:
     body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 @dataclass
@@ -71,21 +71,16 @@ class Totals:
         return {"counts": self.counts, "hashes": self.hashes, "hash_total": self.hash_total}
 
 
-def source_totals(staging: Staging, kt13_base: str, applications: Iterable[str],
-                  skip: set[tuple[str, str]] = frozenset()) -> Totals:
-    """What the target should hold: every in-scope resource, mapped, except those in `skip` (type, KT 1.3
-    id: the error list). Resources of applications that are no longer connected get the migration's own
-    origin, as the migration publishes them."""
-    known = set(applications)
+def source_totals(staging: Staging, kt13_base: str, skip: set[tuple[str, str]] = frozenset()) -> Totals:
+    """What the target should hold: every in-scope resource, mapped, with the origin of the application
+    that sent it (which publishes it), except those in `skip` (type, KT 1.3 id: the error list)."""
     totals = Totals()
     for kind in TYPES_IN_ORDER:
         for row in staging.staged(kind):
             if (kind, row["source_id"]) in skip:
                 continue
-            sender = row["sender"] if row["sender"] in known else MIGRATION_APP_ID
             resource = to_fhir(kind, row, kt13_base, lambda k, s: kt13_reference(kt13_base, k, s),
-                               ORGANIZATION_KEY, application_key(sender),
-                               endpoint_key(row["sender"]) if row["sender"] in known else None)
+                               ORGANIZATION_KEY, application_key(row["sender"]), endpoint_key(row["sender"]))
             totals.add(kind, kt13_reference(kt13_base, kind, row["source_id"]), resource_hash(resource))
     return totals.close()
 

@@ -16,7 +16,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from kt2ops.migration.step import Target, fetch_export, migrate
+from kt2ops.migration.p8 import fetch_export, migrate
+from kt2ops.migration.target import Target
 from kt2ops.runbook.remote import Remote
 from kt2ops.security import sftp
 from kt2ops.security.cleaning import clean, load_rules

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shlex
 import shutil
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import pyrage
 from pyrage import x25519
 
 from kt2ops.runbook.remote import Remote, RemoteError
+from kt2ops.secrets import write_age_identity
 from kt2ops.security.package import sha256_file
 
 SCRATCH_DB = "kt2ops_restore_test"
@@ -69,9 +69,16 @@ def parts_for(domain: str, kt13_domain: str, kt13: Remote, kt13_db: str, target:
              Part("kt13-messages", kt13, kt13_db, "messages",
                   f"SELECT * FROM messages WHERE domain = {d13} ORDER BY seq")]
     if target is not None and target_db:
-        parts += [Part("kt2-domains", target, target_db, "domains", f"SELECT * FROM domains WHERE id = {d2}"),
-                  Part("kt2-resources", target, target_db, "resources",
-                       f"SELECT * FROM resources WHERE domain = {d2} ORDER BY type, id")]
+        # The FHIR server (HAPI): the domain's row of the contract, its partition, and the partition's resources
+        # with every stored version. HAPI's search indexes are derived from these ($reindex rebuilds them).
+        partition = f"(SELECT part_id FROM hfj_partition WHERE part_name = {d2})"
+        parts += [Part("kt2-domains", target, target_db, "kt2_domain", f"SELECT * FROM kt2_domain WHERE id = {d2}"),
+                  Part("kt2-partition", target, target_db, "hfj_partition",
+                       f"SELECT * FROM hfj_partition WHERE part_name = {d2}"),
+                  Part("kt2-resources", target, target_db, "hfj_resource",
+                       f"SELECT * FROM hfj_resource WHERE partition_id = {partition} ORDER BY res_id"),
+                  Part("kt2-versions", target, target_db, "hfj_res_ver",
+                       f"SELECT * FROM hfj_res_ver WHERE partition_id = {partition} ORDER BY pid")]
     for label, remote in (("kt13", kt13), ("kt2", target)):
         if remote is not None:
             parts.append(Part(f"apps-{label}", remote, None, "files",
@@ -125,9 +132,7 @@ def backup(parts: list[Part], backups: Path, keys: Path, domain: str, step: str)
     identity = x25519.Identity.generate()
     keys.joinpath(domain).mkdir(parents=True, exist_ok=True, mode=0o700)
     key_file = keys / domain / f"{backup_id}.key"
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(str(identity) + "\n")
+    write_age_identity(key_file, identity)
     entries = [_seal_part(part, work, identity.to_public()) for part in parts]
     manifest = {"backup": backup_id, "domain": domain, "step": step,
                 "created": datetime.now(UTC).isoformat(timespec="seconds"), "encryption": "age X25519",
@@ -186,8 +191,8 @@ def restore_test(directory: Path, parts: list[Part], identity: x25519.Identity) 
         tables = " ".join(f"-t {p.table}" for p in parts if p.remote == remote and p.database)
         remote.run(f"runuser -u postgres -- dropdb --if-exists {SCRATCH_DB} && runuser -u postgres -- createdb "
                    f"{SCRATCH_DB} && set -o pipefail && runuser -u postgres -- pg_dump -s {tables} {database} | "
-                   # The tables alone: their triggers call functions outside the dump (the resource
-                   # service's identifier index), and the test compares the tables' content only.
+                   # The tables alone: a trigger could call functions outside the dump, and the test
+                   # compares the tables' content only.
                    f"sed '/^CREATE TRIGGER /d' | runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -d {SCRATCH_DB}")
     try:
         for part in parts:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pyrage import x25519
 from rich.table import Table
 
 from kt2ops.console import out
@@ -19,11 +18,13 @@ from kt2ops.paths import LAB_INVENTORY, PROJECT_ROOT, ansible_env
 from kt2ops.runbook.audit import AuditError, operator
 from kt2ops.runbook.backup import BackupError, parts_for, restore_test
 from kt2ops.runbook.catalogue import catalogue
-from kt2ops.runbook.context import RunbookContext, RunbookError, build_context, environment_vars
+from kt2ops.runbook.context import build_context, environment_vars
 from kt2ops.runbook.gate import evaluate, o_checklist
+from kt2ops.runbook.model import RunbookContext, RunbookError
 from kt2ops.runbook.remote import Remote, RemoteError
 from kt2ops.runbook.state import DomainState, audit_log, domain_state, runbook_dir
 from kt2ops.runbook.windows import CalendarError, MaintenanceCalendar, to_ics
+from kt2ops.secrets import SecretError, age_identity
 
 inventory_option = click.option("-i", "--inventory", type=click.Path(path_type=Path), default=LAB_INVENTORY,
                                 show_default=True, help="Inventory directory.")
@@ -266,10 +267,9 @@ def restore_test_command(inventory: Path, domain_id: str, target: str | None, ba
                       Remote.from_hostvars(kt13_host, inv.hostvars[kt13_host]),
                       inv.hostvars[kt13_host].get("kt13_server_database", "kt13"),
                       Remote.from_hostvars(target_host, inv.hostvars[target_host]),
-                      inv.hostvars[target_host].get("kt2_resource_service_database", f"kt2_{ctx.target}"))
+                      inv.hostvars[target_host].get("kt2_fhir_server_database", f"kt2_{ctx.target}"))
     try:
-        identity = x25519.Identity.from_str(Path(manifest["key_file"]).read_text().strip())
-        result = restore_test(chosen, parts, identity)
-    except (OSError, BackupError, RemoteError) as exc:
+        result = restore_test(chosen, parts, age_identity(manifest["key_file"]))
+    except (OSError, BackupError, RemoteError, SecretError) as exc:
         raise click.ClickException(f"{chosen.name}: {exc}") from exc
     out.print(f"{chosen.name}: restore test {result} ({len(parts)} parts)")

@@ -5,40 +5,11 @@ inside a playbook (hostvars) and in the `kt2` commands (ansible-inventory)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kt2ops.inventory.check import check_inventory
-from kt2ops.runbook.gate import ANNOUNCE_DAYS
-from kt2ops.runbook.windows import MaintenanceCalendar
-
-
-class RunbookError(ValueError):
-    """The runbook cannot act on this input; the message names the file, field or step."""
-
-
-@dataclass
-class RunbookContext:
-    inventory: Path
-    domain: dict[str, Any]
-    target: str
-    environments: dict[str, dict[str, Any]]
-    maintenance: dict[str, dict[str, Any] | None]
-    announce_days: int = ANNOUNCE_DAYS
-    _calendars: dict[str, MaintenanceCalendar | None] = field(default_factory=dict)
-
-    @property
-    def domain_id(self) -> str:
-        return self.domain["domain"]["id"]
-
-    def calendar(self, env_id: str) -> MaintenanceCalendar | None:
-        if env_id not in self._calendars:
-            spec = self.maintenance.get(env_id)
-            self._calendars[env_id] = None if spec is None else MaintenanceCalendar(
-                env_id, spec, self.environments[env_id].get("data_class") == "production",
-                source=f"{self.inventory}/group_vars/{env_id}.yml")
-        return self._calendars[env_id]
+from kt2ops.runbook.model import ANNOUNCE_DAYS, RunbookContext, RunbookError
 
 
 def environment_vars(hostvars: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

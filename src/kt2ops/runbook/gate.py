@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kt2ops.runbook.catalogue import Catalogue, Step, catalogue
+from kt2ops.runbook.model import ANNOUNCE_DAYS, RunbookContext
 from kt2ops.runbook.state import DomainState
 from kt2ops.runbook.windows import MaintenanceCalendar
-
-if TYPE_CHECKING:
-    from kt2ops.runbook.context import RunbookContext
-
-ANNOUNCE_DAYS = 14
 
 
 @dataclass(frozen=True)

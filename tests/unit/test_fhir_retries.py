@@ -1,0 +1,49 @@
+"""The migration's FHIR client rides out a restart of the server or its database (the server faked at the
+HTTP boundary): transient answers and dropped connections are retried and reported, a deliberate 503 is
+not, and once its patience runs out the last answer stands."""
+
+import httpx
+
+from tests.unit.test_fhir_paging import client_with
+
+
+def answers(*statuses):
+    """A server that answers the token endpoint, then each FHIR call with the next status (None: the
+    connection drops), the last one from then on."""
+    queue = list(statuses)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth2/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 300})
+        status = queue.pop(0) if len(queue) > 1 else queue[0]
+        if status is None:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(status, json={"resourceType": "OperationOutcome", "issue": []})
+
+    return handle
+
+
+def test_a_restart_is_ridden_out_and_each_retry_is_reported():
+    client = client_with(answers(502, None, 500, 200))
+    said = []
+    client.on_retry = said.append
+    assert client.call("GET", "Patient").status_code == 200
+    assert [line.split(": ", 1)[1].split(" for ")[0] for line in said] == \
+        ["HTTP 502", "ConnectError: connection refused", "HTTP 500"]
+    assert all(line.startswith("app on prd2.example: ") and "retry" in line for line in said)
+
+
+def test_a_deliberate_503_is_answered_at_once():
+    client = client_with(answers(503))
+    said = []
+    client.on_retry = said.append
+    assert client.call("GET", "Patient").status_code == 503 and said == []
+
+
+def test_when_patience_runs_out_the_last_answer_stands():
+    client = client_with(answers(502))
+    client.patience = 1.0
+    said = []
+    client.on_retry = said.append
+    assert client.call("GET", "Patient").status_code == 502
+    assert 1 <= len(said) <= 3  # 0.5 s, then what is left of the second
