@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from kt2ops.inventory.model import load_inventory  # noqa: E402
 from kt2ops.runbook.remote import Remote  # noqa: E402
 from kt2ops.security import sftp  # noqa: E402
+from kt2ops.ssh_agent import identity_args  # noqa: E402
 
 AREA = "/srv/kt2ops/transfer/incoming"
 
@@ -38,7 +39,8 @@ def main() -> None:
     args = parser.parse_args()
     inventory = load_inventory(ROOT / "inventories" / "lab")
     remote = Remote.from_hostvars("mgr2.lab", inventory.hostvars["mgr2.lab"])
-    ssh = [*remote.options, "-i", str(remote.key_file), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"]
+    # The lab key is vault-encrypted: scp and sftp get it from the process's ssh-agent, as kt2ops' ssh does.
+    ssh = [*remote.options, *identity_args(str(remote.key_file)), "-o", "BatchMode=yes"]
     target = f"{sftp.TRANSFER_USER}@{remote.address}"
     times: dict[str, list[float]] = {"scp (baseline)": [], "sftp -b (OpenSSH)": [], "kt2ops sftp (paramiko)": []}
     with tempfile.TemporaryDirectory() as tmp:

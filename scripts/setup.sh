@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(podman runc netavark aardvark-dns iptables nftables debootstrap openssh-client
               uidmap slirp4netns fuse-overlayfs python3-venv ca-certificates
-              chromium)  # headless, to look at the compliance report as a person would
+              chromium  # headless, to look at the compliance report as a person would
+              openjdk-17-jdk-headless maven)  # to build the lab's HAPI FHIR server from services/kt2fhir
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -46,5 +47,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ services/kt2ref/pyp
   touch "$stamp"
 fi
 
+.venv/bin/kt2 vault init  # the lab's vault password, outside the repository (see ansible.cfg)
 .venv/bin/kt2 lab image
 .venv/bin/kt2 artifact build >/dev/null
+.venv/bin/kt2 artifact build kt2fhir >/dev/null  # the first build fetches HAPI from Maven Central (~330 MB)

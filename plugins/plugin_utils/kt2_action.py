@@ -10,6 +10,7 @@ from ansible.plugins.loader import fragment_loader, module_loader
 from ansible.utils.plugin_docs import get_docstring
 
 from kt2ops.lifeline import end_with_parent
+from kt2ops.secrets import use_vault
 
 # What of a documented option is also an argument spec (descriptions and the like are for readers).
 SPEC_KEYS = frozenset({"type", "required", "default", "choices", "elements", "no_log", "aliases"})
@@ -45,6 +46,7 @@ class Kt2Action(ActionBase):
                                                                           or self._task.action))
         if self.ends_with_parent:
             end_with_parent()
+        use_vault(self._loader._vault)
         return self.act(args, task_vars, result)
 
     def act(self, args: dict, task_vars: dict, result: dict) -> dict:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from kt2ops.artifact import NAMES as ARTIFACTS
 from kt2ops.artifact import ArtifactError
 from kt2ops.artifact import build as build_artifact
 from kt2ops.collection import CollectionError
@@ -26,6 +27,7 @@ from kt2ops.migration.cli import migration
 from kt2ops.paths import LAB_INVENTORY
 from kt2ops.runbook.cli import audit, calendar, run_step, runbook
 from kt2ops.security.cli import package
+from kt2ops.vault_cli import vault
 
 inventory_option = click.option(
     "-i", "--inventory", "inventory", type=click.Path(path_type=Path), default=LAB_INVENTORY,
@@ -138,14 +140,16 @@ def inventory_check(inventory: Path, as_json: bool) -> None:
 
 @main.group()
 def artifact() -> None:
-    """The deployable artifact of the lab's reference services."""
+    """The deployable artifacts of the lab's services."""
 
 
 @artifact.command("build")
-def artifact_build() -> None:
-    """Build (or reuse) the kt2ref artifact for the current sources and print its path."""
+@click.argument("name", type=click.Choice(ARTIFACTS), default="kt2ref")
+def artifact_build(name: str) -> None:
+    """Build (or reuse) an artifact for the current sources and print its path: kt2ref (the Python services'
+    tarball) or kt2fhir (the HAPI FHIR server's jar, with its .sha256 beside it)."""
     try:
-        path = build_artifact(progress=lambda msg: err.print(f"[dim]{msg}[/dim]"))
+        path = build_artifact(name, progress=lambda msg: err.print(f"[dim]{msg}[/dim]"))
     except ArtifactError as exc:
         raise _fail(exc) from exc
     click.echo(str(path))
@@ -171,5 +175,6 @@ def collection_build(output: Path) -> None:
 main.add_command(comply)
 main.add_command(verify_bundle)
 main.add_command(package)
+main.add_command(vault)
 for command in (runbook, run_step, audit, calendar, migration, journey):
     main.add_command(command)

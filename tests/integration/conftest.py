@@ -14,6 +14,7 @@ import httpx
 import pytest
 import yaml
 
+from kt2ops.secrets import read_secret
 from tests.conftest import LAB_INVENTORY, ROOT, run
 from tests.integration import molecule_runs
 
@@ -106,7 +107,7 @@ def kt2_client(lab: list[dict], environment: str, domain: str, app: str, key_env
 
     host = host_of(lab, environment)
     pki = LAB_INVENTORY / ".pki"
-    key = (pki / (key_environment or environment) / "apps" / domain / f"{app}.key").read_bytes()
+    key = read_secret(pki / (key_environment or environment) / "apps" / domain / f"{app}.key")
     return Kt2Client(f"https://{environment}.koppeltaal.test", domain, app, key, str(pki / environment / "ca.crt"),
                      connect_host=host["address"])
 
@@ -117,7 +118,7 @@ def kt13_password(kt13_domain: str, application: str) -> str:
         document = yaml.safe_load(path.read_text())
         if document["kt13"]["domain"] == kt13_domain:
             folder = LAB_INVENTORY / ".pki" / "kt13" / "apps" / document["domain"]["id"]
-            return (folder / f"{application}.password").read_text().strip()
+            return read_secret(folder / f"{application}.password").decode().strip()
     raise LookupError(f"no lab domain file for KT 1.3 domain {kt13_domain}")
 
 

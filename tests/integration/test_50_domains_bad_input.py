@@ -8,6 +8,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from kt2ops.secrets import read_secret
 from tests.integration.conftest import contract, host_of, kt2_client, playbook, recap
 
 APP = ("ggz-noorderlicht", "noorderlicht-ecd")
@@ -45,7 +46,7 @@ def test_foreign_application_key_is_refused(provisioned, lab_inventory_copy):
 def test_expired_application_certificate_is_refused(provisioned, lab_inventory_copy):
     env_dir = lab_inventory_copy / ".pki" / "prd2"
     ca_cert = x509.load_pem_x509_certificate((env_dir / "ca.crt").read_bytes())
-    ca_key = serialization.load_pem_private_key((env_dir / "ca.key").read_bytes(), password=None)
+    ca_key = serialization.load_pem_private_key(read_secret(env_dir / "ca.key"), password=None)
     cert_path = env_dir / "apps" / APP[0] / f"{APP[1]}.crt"
     current = x509.load_pem_x509_certificate(cert_path.read_bytes())
     now = datetime.datetime.now(datetime.UTC)
@@ -87,7 +88,10 @@ def test_provision_second_run_and_check_mode_change_nothing(provisioned):
 def test_domain_marked_absent_is_removed_with_its_data(provisioned, lab_inventory_copy):
     host = host_of(provisioned, "acc21")
     delta = kt2_client(provisioned, "acc21", "jeugdzorg-delta", "delta-ecd")
-    delta.fhir("POST", "Patient", json={"resourceType": "Patient", "active": True}).raise_for_status()
+    delta.fhir("POST", "Patient", json={
+        "resourceType": "Patient", "active": True, "identifier": [{"system": "urn:test", "value": "gone"}],
+        "name": [{"use": "official", "family": "Weg", "given": ["Gaat"]}], "gender": "other",
+        "birthDate": "2001-01-01"}).raise_for_status()
     domain_file = lab_inventory_copy / "domains" / "jeugdzorg-delta.yml"
     domain_file.write_text(domain_file.read_text().replace("state: present", "state: absent"))
     try:

@@ -1,6 +1,7 @@
 """`kt2 comply` on the lab: the secured lab passes every control; each violation, injected for real,
 is caught under the right control id; security.yml restores compliance."""
 
+import base64
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from kt2ops.secrets import read_secret
 from tests.conftest import LAB_INVENTORY, ROOT, run
 from tests.integration.conftest import contract, gateway, host_of, playbook, tcp
 
@@ -110,8 +112,10 @@ def test_two_environments_sharing_a_certificate_is_caught(clean, tmp_path):
     acc21 = host_of(clean[0], "acc21")
     pki = LAB_INVENTORY / ".pki" / "acc22"
     run("podman", "exec", acc21["container"], "mkdir", "-p", "/etc/kt2ops/borrowed")
-    for name in ("server.key", "fullchain.pem"):
-        run("podman", "cp", str(pki / name), f"{acc21['container']}:/etc/kt2ops/borrowed/{name}")
+    run("podman", "cp", str(pki / "fullchain.pem"), f"{acc21['container']}:/etc/kt2ops/borrowed/fullchain.pem")
+    borrowed_key = base64.b64encode(read_secret(pki / "server.key")).decode()  # vault-encrypted at rest
+    run("podman", "exec", acc21["container"], "sh", "-c",
+        f"echo {borrowed_key} | base64 -d > /etc/kt2ops/borrowed/server.key")
     nginx(acc21["container"], f"sed -i 's|/etc/kt2ops/tls/|/etc/kt2ops/borrowed/|' {NGINX_SITE}")
     try:
         code, report, _ = comply(tmp_path, "-l", "acc21", "-l", "acc22")

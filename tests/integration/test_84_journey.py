@@ -18,10 +18,11 @@ import uuid
 
 import pyrage
 import pytest
-from pyrage import x25519
 
-from kt2ops.migration.step import Target, remove_migrated
+from kt2ops.migration.rollback import remove_migrated
+from kt2ops.migration.target import Target
 from kt2ops.migration.totals import target_counts
+from kt2ops.secrets import age_identity, inventory_secret_dirs, plain_secrets, read_secret, vaulted_files
 from tests.conftest import run
 from tests.integration.conftest import (
     Kt13App,
@@ -61,7 +62,7 @@ def open_archive(inventory):
     encrypted = package.read_bytes()
     assert hashlib.sha256(encrypted).hexdigest() == manifest["encrypted"]["sha256"]
     key = inventory / ".runbook" / "keys" / DOMAIN / "S4-archive.key"
-    identity = x25519.Identity.from_str(key.read_text().strip())
+    identity = age_identity(key)
     with tarfile.open(fileobj=io.BytesIO(pyrage.decrypt(encrypted, [identity]))) as tar:
         files = {member.name: tar.extractfile(member).read() for member in tar.getmembers() if member.isfile()}
     assert {entry["path"]: entry["sha256"] for entry in manifest["files"]} == {
@@ -96,6 +97,25 @@ class LiveTraffic:
     def __exit__(self, *exc):
         self.stop.set()
         self.thread.join()
+
+
+def assert_no_secret_in_plain_text(inventory, output: str) -> None:
+    """No key, identity or password the journey used shows in its output or lies in plain text anywhere in the
+    inventory (reports, logs, the audit trail, filed bundles): each is looked for by a line of its secret part."""
+    secret_files = set(vaulted_files(*inventory_secret_dirs(inventory)))
+    values = []
+    for path in secret_files:
+        text = read_secret(path).decode()
+        body = [line for line in text.splitlines() if line and not line.startswith("-----")]
+        values.append(body[len(body) // 2] if text.startswith("-----") else text.strip())
+    assert len(values) > 20 and all(len(v) >= 30 for v in values)
+    assert [v for v in values if v in output] == []
+    assert list(plain_secrets(inventory)) == []
+    for path in inventory.rglob("*"):
+        if path.is_file() and path not in secret_files and not path.name.endswith(".age") \
+                and path.stat().st_size <= 8 << 20:
+            content = path.read_bytes().decode(errors="replace")
+            assert [v for v in values if v in content] == [], path
 
 
 @pytest.mark.lab
@@ -178,6 +198,7 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
         assert {s: status[s] for s in JOURNEY_STEPS} == dict.fromkeys(JOURNEY_STEPS, "done")
         report = json.loads((inventory / ".runbook" / "comply" / DOMAIN / "report.json").read_text())
         assert report["summary"]["fail"] == 0, report["summary"]
+        assert_no_secret_in_plain_text(inventory, paused.stdout + paused.stderr + finished.stdout + finished.stderr)
     finally:
         if contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/depth")[0] == 404:
             playbook("playbooks/domains.yml", "-l", "kt13.lab")
@@ -190,7 +211,7 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
             if newcomer and environment == "prd2":
                 fhir.call("DELETE", newcomer)
             fhir.close()
-        contract(prd2, 8080, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"open": True})
+        contract(prd2, 8080, f"/_contract/domains/{DOMAIN}/traffic", "PUT", {"traffic": "open"})
         for app, triggers in APPS.items():
             contract(kt13, 8070, f"/_contract/apps/{DOMAIN}/{app}/sending", "PUT", {"enabled": True})
             for trigger in triggers:

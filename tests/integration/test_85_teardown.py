@@ -59,13 +59,13 @@ def test_teardown_removes_services_and_data_and_provision_brings_it_back(provisi
     host = host_of(provisioned, "acc21")
     # Each probe first shows what it sees on the provisioned host, so that "gone" afterwards is a finding.
     assert _port_open(host["address"], 443)
-    assert "kt2-resource-service.service" in _units(host)
+    assert "kt2-fhir-server.service" in _units(host)
     assert {path: _exists(host, path) for path in STATE} == dict.fromkeys(STATE, True)
     assert "kt2_acc21" in _databases(host)
     proc = playbook("playbooks/teardown.yml", "-l", "acc21.lab", "-e", "kt2_teardown_confirm=acc21")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert not _port_open(host["address"], 443)
-    assert "kt2-resource-service" not in _units(host)
+    assert "kt2-fhir-server" not in _units(host)
     assert {path: _exists(host, path) for path in STATE} == dict.fromkeys(STATE, False)
     run("podman", "exec", host["container"], "systemctl", "start", "postgresql")
     databases = _databases(host)

@@ -47,7 +47,7 @@ def _host(env: str) -> dict:
         "transfer_packages": [{"path": "/srv/kt2ops/transfer/incoming/p.tar.age", "sha256": "abc",
                                "manifest": {"encrypted": {"sha256": "abc"}},
                                "verification": {"ok": True, "sha256": "abc"}}] if env == "mgr2" else [],
-        "hosted_domains": {"domains": [{"id": "ggz-noorderlicht", "traffic_open": True}]},
+        "hosted_domains": {"domains": [{"id": "ggz-noorderlicht", "traffic": "open"}]},
         "token_service": {
             "jwks_keys": [{"kid": f"{env}-k1", "kty": "RSA", "alg": "RS512", "members": ["alg", "e", "kid", "kty", "n",
                                                                                        "use"]}],
@@ -81,6 +81,7 @@ _EVIDENCE = {
                     "nda": {"expires": "2027-01-01"}, "vog": {"expires": "2027-06-01"}}],
     },
     "suppliers_in_use": ["Dossierbouw BV"],
+    "secrets_at_rest": {"plain": []},
 }
 
 

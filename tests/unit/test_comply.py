@@ -315,3 +315,14 @@ def test_token_evidence_verifies_the_probe_against_the_published_jwks_and_keeps_
     private = json.loads(RSAAlgorithm.to_jwk(key))
     assert "d" in token_service_evidence({"jwks": {"keys": [{**private, "kid": "k1"}]}, "probe": probe,
                                           "applications": []})["jwks_keys"][0]["members"]
+
+
+def test_a_plain_key_on_the_control_machine_fails_b6k_for_its_environment_or_all():
+    doc = evidence()
+    doc["secrets_at_rest"] = {"plain": [{"path": ".pki/prd2/ca.key", "environment": "prd2"}]}
+    assert failing(doc) == {("B.6K", "prd2"): [
+        ".pki/prd2/ca.key lies unencrypted on the control machine (not vault-encrypted)"]}
+    doc["secrets_at_rest"] = {"plain": [{"path": ".runbook/keys/d/P.2-1.key", "environment": "*"}]}
+    assert {env for control, env in failing(doc)} == set(doc["environments"])
+    doc["secrets_at_rest"] = {"plain": []}
+    assert statuses(doc)[("B.6K", "prd2")] == "pass"

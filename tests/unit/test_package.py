@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from kt2ops.cli import main
 from kt2ops.runbook.remote import Remote
+from kt2ops.secrets import read_secret
 from kt2ops.security.package import PackageError, manifest_path, open_package, seal, verification_path, verify
 from kt2ops.security.sftp import known_hosts_file
 
@@ -38,7 +39,8 @@ def test_key_travels_apart_and_never_in_the_manifest(tmp_path, export):
     key.parent.mkdir()
     package = seal([export], tmp_path / "out", "p", key)
     assert oct(os.stat(key).st_mode & 0o777) == "0o600"
-    secret = key.read_text().strip()
+    assert key.read_text().startswith("$ANSIBLE_VAULT;")  # at rest only vault-encrypted
+    secret = read_secret(key).decode().strip()
     assert secret.startswith("AGE-SECRET-KEY-")
     assert secret not in manifest_path(package).read_text()
     with pytest.raises(PackageError, match="must travel apart"):
@@ -70,7 +72,7 @@ def test_cli_keeps_the_secret_out_of_its_output(tmp_path, export):
     sealed = runner.invoke(main, ["package", "seal", str(export), "--out", str(tmp_path / "out"), "--name", "p",
                                   "--key-out", str(tmp_path / "p.key")])
     assert sealed.exit_code == 0, sealed.output
-    secret = (tmp_path / "p.key").read_text().strip()
+    secret = read_secret(tmp_path / "p.key").decode().strip()
     checked = runner.invoke(main, ["package", "verify", str(tmp_path / "out" / "p.tar.age")])
     opened = runner.invoke(main, ["package", "open", str(tmp_path / "out" / "p.tar.age"), "--key",
                                   str(tmp_path / "p.key"), "--to", str(tmp_path / "in")])

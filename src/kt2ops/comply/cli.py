@@ -15,6 +15,7 @@ from kt2ops.comply.report import verify_bundle, write_bundle
 from kt2ops.console import err, out
 from kt2ops.inventory.model import InventoryError
 from kt2ops.paths import LAB_INVENTORY, PROJECT_ROOT
+from kt2ops.secrets import SecretError
 
 STYLE = {"pass": "green", "fail": "bold red", "waived": "yellow", "not_applicable": "dim"}
 
@@ -55,7 +56,7 @@ def comply(inventory: Path, limit: tuple[str, ...], evidence_file: Path | None, 
         else:
             evidence = collect(inventory, list(limit) or None, progress=lambda m: err.print(f"[dim]{m}[/dim]"))
         report = judge(evidence, accepted)
-    except (ComplyError, EvidenceError, InventoryError) as exc:
+    except (ComplyError, EvidenceError, InventoryError, SecretError) as exc:
         raise BadInput(str(exc)) from exc
     if previous is not None:
         report["baseline"] = {"file": str(baseline), **compare(report, previous)}

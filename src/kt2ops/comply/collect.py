@@ -27,7 +27,9 @@ from kt2ops.inventory.check import check_inventory
 from kt2ops.inventory.model import Inventory, load_inventory
 from kt2ops.runbook.backup import verify_files
 from kt2ops.runbook.catalogue import catalogue
+from kt2ops.runbook.remote import ssh_key_file
 from kt2ops.runbook.state import audit_log, domain_state, runbook_dir
+from kt2ops.secrets import paramiko_key, plain_secrets
 
 EVIDENCE_SCHEMA = "kt2ops-evidence/1"
 PKI_DIR = ".pki"
@@ -82,7 +84,20 @@ def collect(inventory_path: Path, limit: list[str] | None = None,
                     "people": records.get("kt2_people", [])},
         "suppliers_in_use": sorted({app["supplier"] for doc in report.documents for app in doc["applications"]}),
         "runbook": runbook_evidence(inventory_path, [d["domain"]["id"] for d in report.documents]),
+        "secrets_at_rest": secrets_evidence(inventory_path),
     }
+
+
+def secrets_evidence(inventory_path: Path) -> dict[str, Any]:
+    """Every file under the inventory (its PKI, runbook keys, filed bundles and reports, the lab's key) that
+    holds secret material in plain text; a file of .pki/<env> is that environment's."""
+    plain = []
+    for path in plain_secrets(inventory_path):
+        relative = path.relative_to(inventory_path)
+        parts = relative.parts
+        plain.append({"path": str(relative), "environment": parts[1] if parts[0] == PKI_DIR and len(parts) > 2
+                      else "*"})
+    return {"plain": plain}
 
 
 def runbook_evidence(inventory_path: Path, domains: list[str]) -> dict[str, Any]:
@@ -123,14 +138,17 @@ def _address(inventory: Inventory, host: str) -> str:
 
 def _host_facts(inventory: Inventory, hosts: list[str]) -> dict[str, dict[str, Any]]:
     """Every host's facts; a host that cannot be reached gets {"error": why} instead."""
-    entries = []
+    entries, keys = [], {}  # keys: each key file opened once for all the hosts that share it
     for host in hosts:
         hv = inventory.hostvars[host]
         known_hosts = re.search(r"UserKnownHostsFile=(\S+)", hv.get("ansible_ssh_common_args", ""))
         data = {"ssh_hostname": _address(inventory, host), "ssh_user": hv.get("ansible_user", "root"),
                 "ssh_port": int(hv.get("ansible_port", 22)), "ssh_strict_host_key_checking": "yes"}
-        if hv.get("ansible_ssh_private_key_file"):
-            data["ssh_key"] = hv["ansible_ssh_private_key_file"]
+        if key_file := ssh_key_file(hv):
+            # Opened in memory (it is vault-encrypted); pyinfra would read the file itself.
+            if key_file not in keys:
+                keys[key_file] = paramiko_key(key_file)
+            data["ssh_paramiko_connect_kwargs"] = {"pkey": keys[key_file]}
         if known_hosts:
             data["ssh_known_hosts_file"] = known_hosts[1]
         entries.append((host, data))

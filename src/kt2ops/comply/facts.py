@@ -150,7 +150,7 @@ class RiskyPackages(_ListFact):
 
 
 class HostedDomains(FactBase):
-    """Domains the KT 2.0 resource service holds, from its contract on loopback (read-only GET)."""
+    """Domains the KT 2.0 FHIR server holds, from its contract on loopback (read-only GET)."""
 
     def command(self) -> str:
         return ("python3 -c 'import urllib.request as u; print(u.urlopen("

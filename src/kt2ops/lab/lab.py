@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from kt2ops.inventory.model import Environment, Inventory, load_inventory
 from kt2ops.lab.image import ensure_image
 from kt2ops.lab.podman import LAB_LABEL, PodmanError, check_usable, labelled, podman, podman_json
+from kt2ops.secrets import LAB_PASSWORD_FILE, SecretError, init_password_file, write_secret
+from kt2ops.ssh_agent import identity_args
 
 ENV_LABEL = "io.kt2ops.env"
 CONNECTION_FILE = "zz_lab_connection.yml"
@@ -83,6 +85,8 @@ class Lab:
         check_usable()
         hosts = self.hosts()
         changes: list[str] = []
+        if init_password_file():
+            changes.append(f"made the lab's vault password {LAB_PASSWORD_FILE}")
         tag, built = ensure_image(self.progress)
         if built:
             changes.append(f"built image {tag}")
@@ -114,9 +118,7 @@ class Lab:
                                     serialization.NoEncryption())
         public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
                                                serialization.PublicFormat.OpenSSH)
-        fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(private)
+        write_secret(self.key_file, private, exclusive=True)
         self.key_file.with_suffix(".pub").write_bytes(public + b" kt2ops-lab\n")
         return True
 
@@ -200,7 +202,10 @@ class Lab:
         data = {"all": {
             "vars": {
                 "ansible_user": "root",
-                "ansible_ssh_private_key_file": str(self.key_file.resolve()),
+                # The key is vault-encrypted: the file lookup opens it in memory and Ansible hands it to
+                # the ssh-agent it runs (ansible.cfg: ssh_agent = auto).
+                "kt2_ssh_key_file": str(self.key_file.resolve()),
+                "ansible_ssh_private_key": "{{ lookup('ansible.builtin.file', kt2_ssh_key_file) }}",
                 "ansible_ssh_common_args": f"-o UserKnownHostsFile={self.known_hosts.resolve()} "
                                            "-o StrictHostKeyChecking=yes",
                 "kt2_admin_authorized_keys": [public_key],
@@ -221,19 +226,26 @@ class Lab:
     def status(self, hosts: list[LabHost] | None = None) -> list[HostStatus]:
         hosts = hosts if hosts is not None else self.hosts()
         states = {c["Names"][0]: _state(c) for c in labelled("container")}
+        if not self.key_file.exists():
+            key: tuple[str, ...] | str = "no lab key (run `kt2 lab up`)"
+        else:
+            try:
+                key = identity_args(str(self.key_file))
+            except SecretError as exc:
+                key = str(exc)
         with ThreadPoolExecutor(max_workers=len(hosts) or 1) as pool:
-            return list(pool.map(lambda h: self._host_status(h, states.get(h.container, "absent")), hosts))
+            return list(pool.map(lambda h: self._host_status(h, states.get(h.container, "absent"), key), hosts))
 
-    def _host_status(self, host: LabHost, state: str) -> HostStatus:
+    def _host_status(self, host: LabHost, state: str, key: tuple[str, ...] | str) -> HostStatus:
         if state != "running":
             return HostStatus(host, state, "-", "host not running")
-        return HostStatus(host, state, _system_state(host), self._ssh_check(host))
+        return HostStatus(host, state, _system_state(host), self._ssh_check(host, key))
 
-    def _ssh_check(self, host: LabHost) -> str:
-        if not self.key_file.exists():
-            return "no lab key (run `kt2 lab up`)"
+    def _ssh_check(self, host: LabHost, key: tuple[str, ...] | str) -> str:
+        if isinstance(key, str):
+            return key
         proc = subprocess.run(
-            ["ssh", "-i", str(self.key_file), "-o", f"UserKnownHostsFile={self.known_hosts}",
+            ["ssh", *key, "-o", f"UserKnownHostsFile={self.known_hosts}",
              "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
              f"root@{host.address}", "true"],
             capture_output=True, text=True, check=False,

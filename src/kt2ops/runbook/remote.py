@@ -9,6 +9,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kt2ops.secrets import SecretError
+from kt2ops.ssh_agent import identity_args
+
+
+def ssh_key_file(hostvars: Mapping[str, Any]) -> str | None:
+    """The host's SSH key file: kt2_ssh_key_file (vault-encrypted, opened by ansible_ssh_private_key), or
+    Ansible's plain ansible_ssh_private_key_file."""
+    return hostvars.get("kt2_ssh_key_file") or hostvars.get("ansible_ssh_private_key_file")
+
 
 class RemoteError(RuntimeError):
     """A command on a host failed; the message names the host and the command's error output."""
@@ -28,11 +37,14 @@ class Remote:
         """Connect as Ansible would: ansible_host, _user, _port, the key and the SSH arguments it uses."""
         options = " ".join(str(hostvars.get(k) or "") for k in ("ansible_ssh_common_args", "ansible_ssh_extra_args"))
         return cls(name, str(hostvars.get("ansible_host") or name), str(hostvars.get("ansible_user") or "root"),
-                   int(hostvars.get("ansible_port") or 22), hostvars.get("ansible_ssh_private_key_file"),
+                   int(hostvars.get("ansible_port") or 22), ssh_key_file(hostvars),
                    tuple(shlex.split(options)))
 
     def argv(self, command: str) -> list[str]:
-        key = ["-i", self.key_file, "-o", "IdentitiesOnly=yes"] if self.key_file else []
+        try:
+            key = list(identity_args(self.key_file)) if self.key_file else []
+        except SecretError as exc:
+            raise RemoteError(f"{self.name}: {exc}") from None
         return ["ssh", "-o", "BatchMode=yes", *self.options, *key, "-p", str(self.port),
                 f"{self.user}@{self.address}", command]
 

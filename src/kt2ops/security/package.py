@@ -20,6 +20,8 @@ from typing import IO, Any
 import pyrage
 from pyrage import x25519
 
+from kt2ops.secrets import SecretError, age_identity, write_age_identity
+
 CHUNK = 1 << 20
 SUFFIX = ".tar.age"
 
@@ -64,9 +66,7 @@ def seal(sources: list[Path], out_dir: Path, name: str, key_out: Path) -> Path:
         pyrage.encrypt_io(tar_stream, out, [identity.to_public()])
     writer.join()
     key_out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(key_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as key_file:
-        key_file.write(str(identity) + "\n")
+    write_age_identity(key_out, identity)
     manifest = {"package": package.name, "created": datetime.now(UTC).isoformat(timespec="seconds"),
                 "encryption": "age X25519", "recipient": str(identity.to_public()),
                 "encrypted": {"size": package.stat().st_size, "sha256": sha256_file(package)}, "files": entries}
@@ -117,9 +117,9 @@ def open_package(package: Path, key_file: Path, dest: Path) -> list[str]:
     if dest.exists() and any(dest.iterdir()):
         raise PackageError(f"{dest}: not empty; a package is opened into a new directory")
     try:
-        identity = x25519.Identity.from_str(key_file.read_text().strip())
-    except (OSError, pyrage.IdentityError) as exc:
-        raise PackageError(f"{key_file}: not an age identity") from exc
+        identity = age_identity(key_file)
+    except SecretError as exc:
+        raise PackageError(str(exc)) from exc
     dest.mkdir(parents=True, exist_ok=True)
     read_end, write_end = os.pipe()
     errors: list[BaseException] = []

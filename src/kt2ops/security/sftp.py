@@ -21,6 +21,7 @@ from typing import Any
 import paramiko
 
 from kt2ops.runbook.remote import Remote, RemoteError
+from kt2ops.secrets import SecretError, paramiko_key
 
 TRANSFER_USER = "kt2transfer"
 CHUNK = 1 << 18  # paramiko splits writes into SFTP packets itself; pipelined, larger chunks cost nothing
@@ -60,6 +61,13 @@ def known_hosts_file(remote: Remote) -> Path:
     return Path("~/.ssh/known_hosts").expanduser()
 
 
+def _key(remote: Remote) -> paramiko.PKey | None:
+    try:
+        return paramiko_key(remote.key_file) if remote.key_file else None
+    except SecretError as exc:
+        raise RemoteError(f"{remote.name}: {exc}") from None
+
+
 def connect(remote: Remote, user: str = TRANSFER_USER) -> paramiko.SSHClient:
     """An SSH connection whose host key is checked strictly against known_hosts, with the key only."""
     known = known_hosts_file(remote)
@@ -70,7 +78,7 @@ def connect(remote: Remote, user: str = TRANSFER_USER) -> paramiko.SSHClient:
         raise RemoteError(f"{remote.name}: cannot read known_hosts {known}: {exc}") from exc
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     try:
-        client.connect(remote.address, port=remote.port, username=user, key_filename=remote.key_file,
+        client.connect(remote.address, port=remote.port, username=user, pkey=_key(remote),
                        allow_agent=False, look_for_keys=False, timeout=30, banner_timeout=30, auth_timeout=30)
     except paramiko.BadHostKeyException as exc:
         raise RemoteError(f"{remote.name} ({remote.address}): host key changed, it does not match {known}; "

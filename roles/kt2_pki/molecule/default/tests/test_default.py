@@ -1,5 +1,8 @@
 """kt2_pki on a host: its own server key and certificate, signed by its environment's CA."""
 
+import os
+from pathlib import Path
+
 TLS = "/etc/kt2ops/tls"
 
 
@@ -37,3 +40,10 @@ def test_full_chain_is_server_then_ca(host):
     chain = host.file(f"{TLS}/fullchain.pem").content_string
     assert chain.count("BEGIN CERTIFICATE") == 2
     assert chain.startswith(host.file(f"{TLS}/server.crt").content_string.strip()[:60])
+
+
+def test_keys_on_the_control_machine_lie_only_vault_encrypted():
+    pki = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "pki" / "molenv"
+    for name in ("ca.key", "server.key"):
+        sealed = (pki / name).read_bytes()
+        assert sealed.startswith(b"$ANSIBLE_VAULT;1.1;AES256") and b"PRIVATE KEY" not in sealed
