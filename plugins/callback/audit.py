@@ -57,7 +57,7 @@ class CallbackModule(CallbackBase):
                      "undo": boolean(extra.get("kt2_undo", False), strict=False),
                      "domain": str(extra["kt2_domain"]), "environment": extra.get("kt2_target")}
         self._facts = {"counts": {}, "artefacts": {}, "reason": "", "refused": False}
-        self._log.append({"type": "step.start", **self._run, "operator": operator(),
+        self._log.append({"type": "step.start", **self._run, "operator": operator(extra.get("awx_user_name")),
                           "check_mode": bool(context.CLIARGS.get("check")), "playbook": play.get_name(),
                           "inputs": {k: v for k, v in extra.items() if k != "kt2_domain"}})
 

@@ -47,9 +47,12 @@ def without_secrets(value: Any) -> Any:
     return value
 
 
-def operator() -> str:
-    """Who runs this: KT2OPS_OPERATOR when set (a named person on a shared account), else user@host."""
-    return os.environ.get("KT2OPS_OPERATOR") or f"{getpass.getuser()}@{socket.gethostname()}"
+def operator(awx_user: str | None = None) -> str:
+    """Who runs this: KT2OPS_OPERATOR when set (a named person on a shared account), else the AWX user who
+    launched the job (AWX's extra variable awx_user_name), else user@host."""
+    if named := os.environ.get("KT2OPS_OPERATOR"):
+        return named
+    return f"{awx_user} (AWX)" if awx_user else f"{getpass.getuser()}@{socket.gethostname()}"
 
 
 def now() -> str:

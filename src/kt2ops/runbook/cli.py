@@ -15,10 +15,11 @@ from rich.table import Table
 from kt2ops.console import out
 from kt2ops.inventory.model import InventoryError, load_inventory
 from kt2ops.paths import LAB_INVENTORY, PROJECT_ROOT, ansible_env
-from kt2ops.runbook.audit import AuditError, operator
+from kt2ops.runbook.audit import AuditError
 from kt2ops.runbook.backup import BackupError, parts_for, restore_test
 from kt2ops.runbook.catalogue import catalogue
 from kt2ops.runbook.context import build_context, environment_vars
+from kt2ops.runbook.decisions import DecisionError, record_decision
 from kt2ops.runbook.gate import evaluate, o_checklist
 from kt2ops.runbook.model import RunbookContext, RunbookError
 from kt2ops.runbook.remote import Remote, RemoteError
@@ -114,19 +115,10 @@ def plan(inventory: Path, domain_id: str, target: str | None) -> None:
 def approve(inventory: Path, domain_id: str, decision_id: str, value: str, by: str, role: str, reason: str) -> None:
     """Record a decision (GO/NO-GO, confirmation) in the audit trail."""
     _context(inventory, domain_id, None)  # the domain must exist and the inventory be valid
-    spec = catalogue().decisions.get(decision_id)
-    if spec is None:
-        raise click.BadParameter(f"unknown decision; known: {', '.join(catalogue().decisions)}",
-                                 param_hint="--decision")
-    if value not in spec.values:
-        raise click.BadParameter(f"{decision_id} takes {' or '.join(spec.values)}", param_hint="--value")
-    if spec.roles and role not in spec.roles:
-        raise click.BadParameter(f"{decision_id} is decided by {' or '.join(spec.roles)}", param_hint="--role")
-    if not reason.strip() or not by.strip():
-        raise click.BadParameter("must not be empty", param_hint="--by/--reason")
-    record = audit_log(inventory).append({"type": "decision", "domain": domain_id, "decision": decision_id,
-                                          "value": value, "by": by, "role": role, "reason": reason,
-                                          "operator": operator()})
+    try:
+        record = record_decision(inventory, domain_id, decision_id, value, by, role, reason)
+    except DecisionError as exc:
+        raise click.BadParameter(exc.reason, param_hint=f"--{exc.field}") from exc
     out.print(f"recorded {decision_id} {value} for {domain_id} by {by} ({role}), audit seq {record['seq']}")
 
 
