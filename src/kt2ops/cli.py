@@ -17,6 +17,8 @@ from kt2ops.collection import build as build_collection
 from kt2ops.comply.cli import comply
 from kt2ops.comply.cli import verify as verify_bundle
 from kt2ops.console import err, out
+from kt2ops.ee import EEError, run_in_ee
+from kt2ops.ee import ensure_image as ensure_ee_image
 from kt2ops.inventory.check import check_inventory
 from kt2ops.inventory.model import InventoryError
 from kt2ops.journey import journey
@@ -170,6 +172,35 @@ def collection_build(output: Path) -> None:
     except CollectionError as exc:
         raise _fail(exc) from exc
     click.echo(str(path))
+
+
+@main.group()
+def ee() -> None:
+    """The execution environment (execution-environment.yml) that AWX and ansible-runner run playbooks in."""
+
+
+def _progress(msg: str) -> None:
+    err.print(f"[dim]{msg}[/dim]")
+
+
+@ee.command("build")
+def ee_build() -> None:
+    """Build (or reuse) the execution environment image, offline on the lab's base image; print its tag."""
+    try:
+        click.echo(ensure_ee_image(_progress)[0])
+    except (EEError, PodmanError) as exc:
+        raise _fail(exc) from exc
+
+
+@ee.command("playbook", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED, required=True)
+def ee_playbook(args: tuple[str, ...]) -> None:
+    """Run `ansible-playbook ARGS` inside the execution environment with ansible-runner, as AWX runs a job
+    (builds the image first when its recipe changed)."""
+    try:
+        raise SystemExit(run_in_ee(list(args), _progress))
+    except (EEError, PodmanError) as exc:
+        raise _fail(exc) from exc
 
 
 main.add_command(comply)

@@ -12,8 +12,10 @@ from typing import Any
 import click
 from rich.table import Table
 
-from kt2ops.console import out
+from kt2ops.console import err, out
+from kt2ops.ee import EEError, run_in_ee
 from kt2ops.inventory.model import InventoryError, load_inventory
+from kt2ops.lab.podman import PodmanError
 from kt2ops.paths import LAB_INVENTORY, PROJECT_ROOT, ansible_env
 from kt2ops.runbook.audit import AuditError
 from kt2ops.runbook.backup import BackupError, parts_for, restore_test
@@ -131,8 +133,10 @@ def approve(inventory: Path, domain_id: str, decision_id: str, value: str, by: s
 @click.option("--emergency-reason", default="", help="Run a production step outside its window; recorded.")
 @click.option("--check", is_flag=True, help="Ansible check mode with diff: show what would change.")
 @click.option("-e", "--extra", multiple=True, help="More extra variables for ansible-playbook.")
+@click.option("--ee", "in_ee", is_flag=True, help="Run inside the execution environment (ansible-runner, podman), "
+                                                  "as AWX runs the step's job template.")
 def run_step(step: str, inventory: Path, domain_id: str, target: str | None, undo: bool, emergency_reason: str,
-             check: bool, extra: tuple[str, ...]) -> None:
+             check: bool, extra: tuple[str, ...], in_ee: bool) -> None:
     """Run one runbook STEP for a domain (its playbook in playbooks/runbook/)."""
     try:
         spec = catalogue().step(step)
@@ -142,9 +146,14 @@ def run_step(step: str, inventory: Path, domain_id: str, target: str | None, und
     variables = {"kt2_domain": domain_id, "kt2_target": ctx.target, "kt2_step": spec.id, "kt2_undo": undo}
     if emergency_reason:
         variables["kt2_emergency_reason"] = emergency_reason
-    argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
+    argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory.resolve()),
             str(PROJECT_ROOT / "playbooks" / "runbook" / f"{spec.playbook}.yml"), "-e", json.dumps(variables)]
     argv += [a for e in extra for a in ("-e", e)] + (["--check", "--diff"] if check else [])
+    if in_ee:
+        try:
+            raise SystemExit(run_in_ee(argv[1:], lambda msg: err.print(f"[dim]{msg}[/dim]")))
+        except (EEError, PodmanError) as exc:
+            raise click.ClickException(str(exc)) from exc
     # ansible-playbook takes this process's place: killing `kt2 run` kills the run itself (and its workers
     # end with it), not only a wrapper around it.
     sys.stdout.flush()
