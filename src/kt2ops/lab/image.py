@@ -100,8 +100,9 @@ def ensure_image(progress: Callable[[str], None] = print) -> tuple[str, bool]:
     built = not image_exists(tag)
     if built:
         _build(tag, progress)
-        _remove_superseded(tag)
     podman("tag", tag, ALIAS)
+    if built:
+        _remove_superseded(tag)  # after the alias moved on: podman keeps an image that still has two names
     return tag, built
 
 
