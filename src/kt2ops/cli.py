@@ -185,7 +185,7 @@ def _progress(msg: str) -> None:
 
 @ee.command("build")
 def ee_build() -> None:
-    """Build (or reuse) the execution environment image, offline on the lab's base image; print its tag."""
+    """Build (or reuse) the execution environment image on the lab's base image; print its tag."""
     try:
         click.echo(ensure_ee_image(_progress)[0])
     except (EEError, PodmanError) as exc:

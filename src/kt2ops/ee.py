@@ -2,7 +2,8 @@
 and ansible-playbook run inside it by ansible-runner, as AWX runs a job.
 
 There is no registry here and the build needs none: the wheelhouse (every Python package the image
-installs) is filled on this machine first, and `podman build` runs without network from it. The tag
+installs) is filled on this machine first and pip installs from it alone; the only network the build uses
+is Debian's mirror, for the system packages the definition names. The tag
 carries a hash of what goes into the image (the definition, the pinned dependencies, the base image), so
 an unchanged recipe finds the cached image. The project's own code is not in that hash: at run time the
 checkout is mounted and its src/ comes first on PYTHONPATH, as in AWX."""
@@ -85,12 +86,13 @@ def ensure_image(progress: Callable[[str], None] = print) -> tuple[str, bool]:
         progress("ansible-builder create")
         _run([str(Path(sys.executable).with_name("ansible-builder")), "create", "--file", str(DEFINITION),
               "--context", str(context), "--output-filename", "Containerfile"], "ansible-builder create")
-        progress(f"podman build {tag} (offline, from the wheelhouse)")
-        # No network: everything comes from the wheelhouse. No layers: no untagged stage images are left.
-        _run(["podman", "build", "--network=none", "--pull=never", "--layers=false",
+        progress(f"podman build {tag} (Python packages from the wheelhouse)")
+        # Host network for Debian's mirror (as the lab image's build). No layers: no stage images are left.
+        _run(["podman", "build", "--network=host", "--pull=never", "--layers=false",
               "--file", str(context / "Containerfile"), "--tag", tag, str(context)], "podman build")
-        _remove_superseded(tag)
     podman("tag", tag, f"{REPOSITORY}:latest")
+    if built:
+        _remove_superseded(tag)  # after :latest moved on: podman keeps an image that still has two names
     return tag, built
 
 
