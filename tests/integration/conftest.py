@@ -16,7 +16,7 @@ import yaml
 
 from kt2ops.secrets import read_secret
 from tests.conftest import LAB_INVENTORY, ROOT, run
-from tests.integration import molecule_runs
+from tests.integration import ee_build, molecule_runs
 
 
 @pytest.fixture(scope="session")
@@ -278,11 +278,15 @@ def _processes_mentioning(text: str) -> list[str]:
 
 
 def pytest_collection_finish(session):
-    """Start the selected molecule scenarios in the background now (see molecule_runs)."""
+    """Start the selected molecule scenarios and the execution environment's build in the background now (see
+    molecule_runs and ee_build)."""
     if not session.config.option.collectonly:
         molecule_runs.start([item.callspec.params["role"] for item in session.items
                              if item.get_closest_marker("molecule")])
+        if any("ee_image" in item.fixturenames for item in session.items):
+            ee_build.start()
 
 
 def pytest_sessionfinish(session):
-    molecule_runs.stop()  # a session that ended early (-x, Ctrl-C) waits for running scenarios only
+    molecule_runs.stop()  # a session that ended early (-x, Ctrl-C) waits for running work only
+    ee_build.stop()

@@ -8,6 +8,7 @@ import pytest
 
 from kt2ops.runbook.state import audit_log
 from tests.conftest import run
+from tests.integration import ee_build
 from tests.integration.conftest import contract, copy_lab_inventory, host_of, ok, recap
 
 DOMAIN, KT13_DOMAIN = "jeugdzorg-delta", "JZDELTA"
@@ -19,7 +20,7 @@ def kt2(*args, env=None):
 
 @pytest.fixture(scope="module")
 def ee_image():
-    return ok(kt2("ee", "build")).stdout.strip().splitlines()[-1]
+    return ee_build.image()  # started in the background when the session started
 
 
 def test_the_image_is_an_execution_environment_with_the_project_dependencies(ee_image, tmp_path):
