@@ -1,6 +1,7 @@
 """The execution environment AWX runs kt2ops in (execution-environment.yml): built by ansible-builder on the
 lab's own base image without network, and the project's playbooks and runbook steps run inside it by
-ansible-runner against the lab, as AWX runs a job."""
+ansible-runner against the lab, as AWX runs a job: site.yml finds the converged lab unchanged, a decision is
+recorded, a step runs gated and recorded, and a step without its decisions is refused and recorded."""
 
 import json
 
@@ -69,9 +70,14 @@ def test_a_decision_and_a_runbook_step_run_in_the_ee_with_gate_and_audit(secured
         assert contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/freeze")[1] == {"frozen": True}
         status = json.loads(ok(kt2("runbook", "status", "--domain", DOMAIN, "-i", str(inventory), "--json")).stdout)
         assert status["steps"]["L.1"] == "done"
-        # The gate still judges inside the EE: P.3 needs the O gate first, and is refused before any change.
-        refused = kt2("run", "P.3", "--domain", DOMAIN, "-i", str(inventory), "--ee")
-        assert refused.returncode != 0 and "P.3 refused for jeugdzorg-delta" in refused.stdout
+        # The gate still judges inside the EE: Q.9 without Q.7 and Q.8 on record is refused before any change,
+        # with every reason, and the refusal is recorded like any run.
+        refused = kt2("run", "Q.9", "--domain", DOMAIN, "-i", str(inventory), "--ee")
+        assert refused.returncode != 0 and "Q.9 refused for jeugdzorg-delta" in refused.stdout
+        for decision in ("Q.7", "Q.8"):
+            assert f"no decision recorded for {decision}" in refused.stdout
+        ends = [r for r in audit_log(inventory).records() if r.get("type") == "step.end"]
+        assert [(r["step"], r["result"]) for r in ends] == [("L.1", "ok"), ("Q.9", "refused")]
     finally:
         ok(kt2("run", "L.1", "--undo", "--domain", DOMAIN, "-i", str(inventory), "--ee"))
     assert contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/freeze")[1] == {"frozen": False}
