@@ -16,7 +16,7 @@ from kt2ops.collection import CollectionError
 from kt2ops.collection import build as build_collection
 from kt2ops.comply.cli import comply
 from kt2ops.comply.cli import verify as verify_bundle
-from kt2ops.console import err, out
+from kt2ops.console import out, progress
 from kt2ops.ee import EEError, run_in_ee
 from kt2ops.ee import ensure_image as ensure_ee_image
 from kt2ops.inventory.check import check_inventory
@@ -48,7 +48,7 @@ def lab() -> None:
 
 
 def _lab(inventory: Path) -> Lab:
-    return Lab(inventory, progress=lambda msg: err.print(f"[dim]{msg}[/dim]"))
+    return Lab(inventory, progress=progress)
 
 
 def _fail(exc: Exception) -> click.ClickException:
@@ -74,7 +74,7 @@ def lab_image() -> None:
     """Build the lab's base image unless the cached one is current; print its tag."""
     try:
         check_usable()
-        tag, built = ensure_image(lambda msg: err.print(f"[dim]{msg}[/dim]"))
+        tag, built = ensure_image(progress)
     except PodmanError as exc:
         raise _fail(exc) from exc
     out.print(f"{'built' if built else 'cached'}: {tag}")
@@ -151,7 +151,7 @@ def artifact_build(name: str) -> None:
     """Build (or reuse) an artifact for the current sources and print its path: kt2ref (the Python services'
     tarball) or kt2fhir (the HAPI FHIR server's jar, with its .sha256 beside it)."""
     try:
-        path = build_artifact(name, progress=lambda msg: err.print(f"[dim]{msg}[/dim]"))
+        path = build_artifact(name, progress=progress)
     except ArtifactError as exc:
         raise _fail(exc) from exc
     click.echo(str(path))
@@ -179,15 +179,11 @@ def ee() -> None:
     """The execution environment (execution-environment.yml) that AWX and ansible-runner run playbooks in."""
 
 
-def _progress(msg: str) -> None:
-    err.print(f"[dim]{msg}[/dim]")
-
-
 @ee.command("build")
 def ee_build() -> None:
     """Build (or reuse) the execution environment image on the lab's base image; print its tag."""
     try:
-        click.echo(ensure_ee_image(_progress)[0])
+        click.echo(ensure_ee_image(progress)[0])
     except (EEError, PodmanError) as exc:
         raise _fail(exc) from exc
 
@@ -198,7 +194,7 @@ def ee_playbook(args: tuple[str, ...]) -> None:
     """Run `ansible-playbook ARGS` inside the execution environment with ansible-runner, as AWX runs a job
     (builds the image first when its recipe changed)."""
     try:
-        raise SystemExit(run_in_ee(list(args), _progress))
+        raise SystemExit(run_in_ee(list(args), progress))
     except (EEError, PodmanError) as exc:
         raise _fail(exc) from exc
 

@@ -23,12 +23,12 @@ from typing import IO
 
 import ansible_runner
 import yaml
-from ansible import constants as C
-from ansible.cli import CLI
 
 from kt2ops.lab.image import ensure_image as ensure_base_image
-from kt2ops.lab.podman import PodmanError, podman, podman_json
+from kt2ops.lab.image import image_exists
+from kt2ops.lab.podman import PodmanError, podman, remove_superseded_images
 from kt2ops.paths import PROJECT_ROOT
+from kt2ops.secrets import password_sources
 
 DEFINITION = PROJECT_ROOT / "execution-environment.yml"
 BUILD_DIR = PROJECT_ROOT / "build" / "ee"
@@ -77,7 +77,7 @@ def ensure_image(progress: Callable[[str], None] = print) -> tuple[str, bool]:
     """Return (tag, built): build the execution environment unless the cached one matches the recipe."""
     base_tag, _ = ensure_base_image(progress)
     tag = image_tag(base_tag)
-    built = podman("image", "exists", tag, check=False).returncode != 0
+    built = not image_exists(tag)
     if built:
         definition = _definition()
         progress("filling the wheelhouse (build/ee/wheels) from PyPI")
@@ -92,14 +92,8 @@ def ensure_image(progress: Callable[[str], None] = print) -> tuple[str, bool]:
               "--file", str(context / "Containerfile"), "--tag", tag, str(context)], "podman build")
     podman("tag", tag, f"{REPOSITORY}:latest")
     if built:
-        _remove_superseded(tag)  # after :latest moved on: podman keeps an image that still has two names
+        remove_superseded_images(LABEL, tag)
     return tag, built
-
-
-def _remove_superseded(tag: str) -> None:
-    for image in podman_json("images", "--filter", f"label={LABEL}", "--format", "json"):
-        if tag not in (image.get("Names") or []):
-            podman("rmi", image["Id"], check=False)
 
 
 def _vault_sources() -> tuple[dict[str, str], list[str]]:
@@ -108,8 +102,8 @@ def _vault_sources() -> tuple[dict[str, str], list[str]]:
     env: dict[str, str] = {}
     mounts: list[str] = []
     identities = []
-    for vault_id, source in (CLI.split_vault_id(v) for v in C.config.get_config_value("DEFAULT_VAULT_IDENTITY_LIST")
-                             or []):
+    configured, password_file = password_sources()
+    for vault_id, source in configured:
         if source.startswith("prompt"):
             raise EEError(f"a vault password prompt ({vault_id}@{source}) cannot be answered inside the execution "
                           "environment; give a password file or script")
@@ -118,7 +112,7 @@ def _vault_sources() -> tuple[dict[str, str], list[str]]:
         mounts.append(path)
     if identities:
         env["ANSIBLE_VAULT_IDENTITY_LIST"] = ",".join(identities)
-    if password_file := C.config.get_config_value("DEFAULT_VAULT_PASSWORD_FILE"):
+    if password_file:
         env["ANSIBLE_VAULT_PASSWORD_FILE"] = str(Path(password_file).expanduser().resolve())
         mounts.append(env["ANSIBLE_VAULT_PASSWORD_FILE"])
     missing = [m for m in mounts if not Path(m).exists()]

@@ -63,14 +63,20 @@ def configured_vault() -> VaultLib:
     return _run_vault if _run_vault is not None and _run_vault.secrets else _vault_from_config()
 
 
+def password_sources() -> tuple[list[tuple[str | None, str]], str | None]:
+    """The vault password sources Ansible's configuration names now (environment, then ansible.cfg): the
+    identity list as (vault id, file, script or prompt), and the password file or script."""
+    identities = [CLI.split_vault_id(v) for v in C.config.get_config_value("DEFAULT_VAULT_IDENTITY_LIST") or []]
+    return identities, C.config.get_config_value("DEFAULT_VAULT_PASSWORD_FILE")
+
+
 @cache
 def _vault_from_config() -> VaultLib:
     """The vault from Ansible's configuration, read now (environment, then ansible.cfg):
     the password files or scripts of vault_identity_list and vault_password_file. Prompts are for
     ansible-playbook; a `kt2` command needs a file or script. Fails naming the source it could not read."""
-    sources = [CLI.split_vault_id(v) for v in C.config.get_config_value("DEFAULT_VAULT_IDENTITY_LIST") or []]
-    if password_file := C.config.get_config_value("DEFAULT_VAULT_PASSWORD_FILE"):
-        sources.append((None, password_file))
+    identities, password_file = password_sources()
+    sources = identities + ([(None, password_file)] if password_file else [])
     vault_secrets = []
     for vault_id, source in sources:
         if source in ("prompt", "prompt_ask_vault_pass"):

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from kt2ops.lab.podman import PodmanError, podman, podman_json
+from kt2ops.lab.podman import PodmanError, podman, remove_superseded_images
 
 SUITE = "bookworm"
 MIRROR = os.environ.get("KT2OPS_DEBIAN_MIRROR", "http://deb.debian.org/debian")
@@ -102,15 +102,8 @@ def ensure_image(progress: Callable[[str], None] = print) -> tuple[str, bool]:
         _build(tag, progress)
     podman("tag", tag, ALIAS)
     if built:
-        _remove_superseded(tag)  # after the alias moved on: podman keeps an image that still has two names
+        remove_superseded_images("io.kt2ops.image=lab-base", tag)
     return tag, built
-
-
-def _remove_superseded(tag: str) -> None:
-    """Drop images of older recipes; one still used by a container stays (podman refuses)."""
-    for image in podman_json("images", "--filter", "label=io.kt2ops.image=lab-base", "--format", "json"):
-        if not any(name.endswith(tag.split("/")[-1]) for name in image.get("Names") or []):
-            podman("rmi", image["Id"], check=False)
 
 
 def _build(tag: str, progress: Callable[[str], None]) -> None:

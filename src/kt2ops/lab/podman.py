@@ -36,6 +36,15 @@ def podman(*args: str, check: bool = True, input_text: str | None = None) -> sub
     return proc
 
 
+def remove_superseded_images(label: str, current: str) -> None:
+    """Remove the images carrying `label` (key=value) other than `current`; one still used by a container
+    stays (podman refuses). Call it after every other name has moved to `current`: podman also keeps an
+    image that still has two names."""
+    for image in podman_json("images", "--filter", f"label={label}", "--format", "json"):
+        if current not in (image.get("Names") or []):
+            podman("rmi", image["Id"], check=False)
+
+
 def podman_json(*args: str) -> Any:
     """Run a podman command whose output is JSON and parse it."""
     out = podman(*args).stdout.strip()

@@ -12,7 +12,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from kt2ops.console import err, out
+from kt2ops.console import out, progress
 from kt2ops.ee import EEError, run_in_ee
 from kt2ops.inventory.model import InventoryError, load_inventory
 from kt2ops.lab.podman import PodmanError
@@ -151,7 +151,7 @@ def run_step(step: str, inventory: Path, domain_id: str, target: str | None, und
     argv += [a for e in extra for a in ("-e", e)] + (["--check", "--diff"] if check else [])
     if in_ee:
         try:
-            raise SystemExit(run_in_ee(argv[1:], lambda msg: err.print(f"[dim]{msg}[/dim]")))
+            raise SystemExit(run_in_ee(argv[1:], progress))
         except (EEError, PodmanError) as exc:
             raise click.ClickException(str(exc)) from exc
     # ansible-playbook takes this process's place: killing `kt2 run` kills the run itself (and its workers
