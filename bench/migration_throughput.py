@@ -90,7 +90,7 @@ def client_side(work: Path, doc: dict) -> tuple[float, list[dict]]:
     base = doc["kt13"]["fhir_base"]
     start = time.perf_counter()
     staging, _ = validate(work / "source.jsonl", work, doc)
-    source_totals(staging, base)
+    source_totals(staging, base, work / "totals.sqlite").release()
     seconds = time.perf_counter() - start
     mapped = [to_fhir(kind, row, base, lambda k, s: kt13_reference(base, k, s), None, None)
               for kind in TYPES_IN_ORDER for row in staging.staged(kind)]

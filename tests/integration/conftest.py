@@ -194,7 +194,11 @@ def kt13_facts(lab: list[dict], kt13_domain: str, folder: Path) -> dict[str, dic
     assert status == 200, lines
     export = folder / f"{kt13_domain}-oracle.jsonl"
     export.write_text(lines if isinstance(lines, str) else json.dumps(lines) + "\n")  # one line parses as JSON
-    return source_facts(export, kt13_base(kt13_domain))
+    facts = source_facts(export, kt13_base(kt13_domain), folder / f"{kt13_domain}-oracle.sqlite")
+    try:
+        return dict(facts)
+    finally:
+        facts.close()
 
 
 def expected_in_scope(lab: list[dict], domain: str, folder: Path) -> dict[str, int]:

@@ -86,8 +86,8 @@ class RecordingClient:
 
 
 def test_the_load_reads_every_migrated_type_an_application_looks_up_in_turn():
-    marks = {"Patient": {"p1": "h", "p2": "h"}, "Task": {"t1": "h"}, "ActivityDefinition": {"a1": "h"},
-             "Practitioner": {"r1": "h"}, "RelatedPerson": {"x1": "h"}}
+    marks = {"Patient": ["p1", "p2"], "Task": ["t1"], "ActivityDefinition": ["a1"], "Practitioner": ["r1"],
+             "RelatedPerson": ["x1"]}
     client = RecordingClient()
     request = capacity_request(client, marks)
     assert [request(i) for i in range(8)] == [200] * 8

@@ -53,7 +53,7 @@ def _target(export, tmp_path):
 
 def test_a_faithful_migration_has_no_difference(export, tmp_path):
     target = _target(export, tmp_path)
-    compared, _, found = differences(source_facts(export, KT13), target_facts(target))
+    compared, _, found = differences(source_facts(export, KT13, tmp_path / "facts.sqlite"), target_facts(target))
     assert found == []
     assert compared == sum(len(r) for r in target.resources.values())
     assert {k: len(v) for k, v in target.resources.items()}["Task"] > 60  # 1 to 4 activities per client
@@ -62,14 +62,14 @@ def test_a_faithful_migration_has_no_difference(export, tmp_path):
 def test_a_mapping_that_drops_a_field_is_named_with_resource_and_element(export, tmp_path, monkeypatch):
     monkeypatch.setitem(mapping.COPIED, "Patient", ("name", "telecom", "address"))  # gender, birthDate lost
     target = _target(export, tmp_path)
-    _, _, found = differences(source_facts(export, KT13), target_facts(target), limit=1000)
+    _, _, found = differences(source_facts(export, KT13, tmp_path / "facts.sqlite"), target_facts(target), limit=1000)
     patients = [p["id"].removeprefix("srv-") for p in target.resources["Patient"]]
     assert len(found) == 2 * len(patients) > 0
     assert {line.split(": ")[1] for line in found} == {"birthDate", "gender"}
     assert found[0].startswith(f"Patient {KT13}/Patient/{patients[0]}: birthDate: KT 1.3 '")
     assert found[0].endswith(", KT 2.0 None")
     # With the default limit every resource is still compared and counted; the first 20 are listed.
-    compared, differing, listed = differences(source_facts(export, KT13), target_facts(target))
+    compared, differing, listed = differences(source_facts(export, KT13, tmp_path / "facts.sqlite"), target_facts(target))
     assert compared == sum(len(r) for r in target.resources.values()) and differing == len(patients)
     assert listed == found[:2 * min(differing, 20)]
 
@@ -77,7 +77,7 @@ def test_a_mapping_that_drops_a_field_is_named_with_resource_and_element(export,
 def test_a_mapping_that_alters_a_task_status_is_named(export, tmp_path, monkeypatch):
     monkeypatch.setitem(mapping.ACTIVITY_STATUS, "Completed", "in-progress")
     target = _target(export, tmp_path)
-    source = source_facts(export, KT13)
+    source = source_facts(export, KT13, tmp_path / "facts.sqlite")
     completed = [link for link, facts in source.items()
                  if "/CarePlanActivity/" in link and facts["status"] == "completed"]
     _, _, found = differences(source, target_facts(target), limit=1000)
@@ -92,5 +92,5 @@ def test_a_resource_the_export_never_held_is_named(export, tmp_path):
              "identifier": [{"use": "temp", "system": mapping.migration_system("Practitioner"),
                              "value": f"{KT13}/Practitioner/x"}]}
     target.resources["Practitioner"].append(stray)
-    _, _, found = differences(source_facts(export, KT13), target_facts(target))
+    _, _, found = differences(source_facts(export, KT13, tmp_path / "facts.sqlite"), target_facts(target))
     assert found == [f"Practitioner {KT13}/Practitioner/x: not in the KT 1.3 export"]

@@ -233,10 +233,10 @@ def test_mapping_follows_the_migration_guide(tmp_path):
 
 
 def test_source_hash_totals_change_with_one_changed_value(tmp_path):
-    first = source_totals(stage(tmp_path, base_export()), KT13)
+    first = source_totals(stage(tmp_path, base_export()), KT13, tmp_path / "first.sqlite")
     changed = base_export()
     changed.lines[2] = changed.lines[2].replace("Test1", "Test9")
-    second = source_totals(stage(tmp_path, changed), KT13)
+    second = source_totals(stage(tmp_path, changed), KT13, tmp_path / "second.sqlite")
     assert first.counts == second.counts
     assert first.hashes["Patient"] != second.hashes["Patient"] and first.hashes["Task"] == second.hashes["Task"]
     assert second.differences(first) == [f"Patient {KT13}/Patient/p1: content differs"]

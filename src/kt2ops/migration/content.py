@@ -10,9 +10,12 @@ both sides) agree."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from kt2ops.migration.client import FhirClient
 from kt2ops.migration.source import EVENT_RESOURCE, ExportLineError, read_export
@@ -23,6 +26,7 @@ TASK_STATUS = {"Available": "ready", "Planned": "requested", "InProgress": "in-p
 # The guide's temporary identifier (DOMAIN.md): a system per KT 1.3 type under this base, use temp.
 MIGRATION_IDENTIFIER = "http://koppeltaal.nl/migration/identifier/"
 INSTANTIATES = "http://vzvz.nl/fhir/StructureDefinition/instantiates"  # KT2Task (the guide)
+SOURCE_FACTS = "source-facts.sqlite"  # written by P.8 from the export, read by the Q gate
 KINDS = ("Practitioner", "Patient", "RelatedPerson", "CareTeam", "ActivityDefinition", "Task")
 
 Facts = dict[str, Any]
@@ -47,10 +51,38 @@ def _person(resource: dict[str, Any]) -> Facts:
     return {"identifier": _identifiers(resource), "name": _names(resource)}
 
 
-def source_facts(export: Path, kt13_base: str) -> dict[str, Facts]:
-    """KT 1.3 link -> facts, from the export in received order: the newest message about a resource wins; an
-    activity's status is the newest of its care plan and its status updates."""
-    facts: dict[str, Facts] = {}
+class SourceFacts(Mapping[str, Facts]):
+    """KT 1.3 link -> facts, kept in a SQLite file (a large domain's worth does not fit in memory)."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("CREATE TABLE IF NOT EXISTS facts (link TEXT PRIMARY KEY, body BLOB) WITHOUT ROWID")
+
+    def __getitem__(self, link: str) -> Facts:
+        row = self.db.execute("SELECT body FROM facts WHERE link = ?", (link,)).fetchone()
+        if row is None:
+            raise KeyError(link)
+        return orjson.loads(row[0])
+
+    def __iter__(self) -> Iterator[str]:
+        return (link for (link,) in self.db.execute("SELECT link FROM facts ORDER BY link"))
+
+    def __len__(self) -> int:
+        return self.db.execute("SELECT count(*) FROM facts").fetchone()[0]
+
+    def put(self, link: str, facts: Facts) -> None:
+        self.db.execute("INSERT OR REPLACE INTO facts VALUES (?, ?)", (link, orjson.dumps(facts)))
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def source_facts(export: Path, kt13_base: str, path: Path) -> SourceFacts:
+    """KT 1.3 link -> facts, from the export in received order, kept at `path` (replaced): the newest message
+    about a resource wins; an activity's status is the newest of its care plan and its status updates."""
+    path.unlink(missing_ok=True)
+    facts = SourceFacts(path)
+    facts.db.execute("BEGIN")
     for message in read_export(export):
         kind = None if isinstance(message, ExportLineError) else EVENT_RESOURCE.get(message.event)
         if kind is None:
@@ -58,32 +90,34 @@ def source_facts(export: Path, kt13_base: str) -> dict[str, Facts]:
         resource = message.resource
         link = _link(kt13_base, f"{kind}/{resource.get('id')}")
         if kind == "Patient":
-            facts[link] = {**_person(resource), "birthDate": resource.get("birthDate"),
-                           "gender": resource.get("gender")}
+            facts.put(link, {**_person(resource), "birthDate": resource.get("birthDate"),
+                             "gender": resource.get("gender")})
         elif kind == "Practitioner":
-            facts[link] = _person(resource)
+            facts.put(link, _person(resource))
         elif kind == "RelatedPerson":
-            facts[link] = {**_person(resource), "patient": _link(kt13_base, resource["patient"]["reference"]),
-                           "relationship": resource.get("relationship")}
+            facts.put(link, {**_person(resource), "patient": _link(kt13_base, resource["patient"]["reference"]),
+                             "relationship": resource.get("relationship")})
         elif kind == "CareTeam":
-            facts[link] = {"subject": _link(kt13_base, (resource.get("subject") or {}).get("reference")),
-                           "member": sorted(_link(kt13_base, p["member"]["reference"])
-                                            for p in resource.get("participant", []))}
+            facts.put(link, {"subject": _link(kt13_base, (resource.get("subject") or {}).get("reference")),
+                             "member": sorted(_link(kt13_base, p["member"]["reference"])
+                                              for p in resource.get("participant", []))})
         elif kind == "ActivityDefinition":
             status = "retired" if resource.get("isArchived") else \
                 "active" if resource.get("isActive", True) else "draft"
-            facts[link] = {"title": resource.get("title"), "status": status}
+            facts.put(link, {"title": resource.get("title"), "status": status})
         elif kind == "CarePlan":
             patient = _link(kt13_base, resource["patient"]["reference"])
             for activity in resource.get("activity", []):
                 performer = _link(kt13_base, (activity.get("performer") or {}).get("reference"))
-                facts[_link(kt13_base, f"CarePlanActivity/{activity['id']}")] = {
+                facts.put(_link(kt13_base, f"CarePlanActivity/{activity['id']}"), {
                     "for": patient, "owner": performer or patient, "status": TASK_STATUS.get(activity["status"]),
-                    "activity": _link(kt13_base, activity["definition"]["reference"])}
+                    "activity": _link(kt13_base, activity["definition"]["reference"])})
         else:  # a status update: the activity's newest status
-            task = facts.get(_link(kt13_base, f"CarePlanActivity/{resource['activity']}"))
+            task_link = _link(kt13_base, f"CarePlanActivity/{resource['activity']}")
+            task = facts.get(task_link)
             if task is not None:
-                task["status"] = TASK_STATUS.get(resource["activityStatus"])
+                facts.put(task_link, {**task, "status": TASK_STATUS.get(resource["activityStatus"])})
+    facts.db.execute("COMMIT")
     return facts
 
 
@@ -119,7 +153,7 @@ def target_facts(client: FhirClient) -> Iterator[tuple[str, str, Facts]]:
             yield kind, link, _target_facts(kind, resource, links)
 
 
-def differences(source: dict[str, Facts], target: Iterator[tuple[str, str, Facts]],
+def differences(source: Mapping[str, Facts], target: Iterator[tuple[str, str, Facts]],
                 limit: int = 20) -> tuple[int, int, list[str]]:
     """How many target resources were compared, how many of them differ, and the differences of the first
     `limit` that do, each naming the resource and the element with both values."""

@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kt2ops.migration.content import source_facts
+from kt2ops.migration.content import SOURCE_FACTS, source_facts
 from kt2ops.migration.migrate import Checkpoint, Migration, Progress, Result
 from kt2ops.migration.profile_check import check_profiles, check_publishers
 from kt2ops.migration.stage import Staging
 from kt2ops.migration.target import Target
-from kt2ops.migration.totals import source_totals
+from kt2ops.migration.totals import SOURCE_TOTALS, source_totals
 from kt2ops.runbook.remote import Remote
 
 KT13_CONTRACT = "http://127.0.0.1:8090/_contract"
@@ -107,10 +107,11 @@ def migrate(export: Path, work: Path, doc: dict[str, Any], target: Target, batch
     try:
         result: Result = Migration(staging, checkpoint, publishers, doc["kt13"]["fhir_base"], batch_size, progress,
                                    concurrency).run()
-        source = source_totals(staging, doc["kt13"]["fhir_base"])
-        _write_json(work / "source-totals.json", {**source.as_dict(), "marks": source.marks})
+        source = source_totals(staging, doc["kt13"]["fhir_base"], work / SOURCE_TOTALS)
+        source.release()
+        _write_json(work / "source-totals.json", source.as_dict())
         # Q.2's content check needs what the KT 1.3 messages state; the export itself goes below.
-        _write_json(work / "source-facts.json", source_facts(export, doc["kt13"]["fhir_base"]))
+        source_facts(export, doc["kt13"]["fhir_base"], work / SOURCE_FACTS).close()
     finally:
         staging.close()
         checkpoint.close()

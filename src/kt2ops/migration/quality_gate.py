@@ -4,6 +4,7 @@ test and capacity at the expected peak; and Q.10's check that every application 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,15 +12,16 @@ from typing import Any
 
 from kt2ops.migration.capacity import judge_capacity
 from kt2ops.migration.client import FhirClient, FhirError
+from kt2ops.migration.content import SOURCE_FACTS, SourceFacts, target_facts
 from kt2ops.migration.content import differences as content_differences
-from kt2ops.migration.content import target_facts
 from kt2ops.migration.mapping import kt13_reference, migrated
 from kt2ops.migration.stage import TYPES_IN_ORDER
 from kt2ops.migration.target import Target
-from kt2ops.migration.totals import Totals, target_counts, target_totals
+from kt2ops.migration.totals import SOURCE_TOTALS, Totals, target_counts, target_totals
 
 # What the domain's applications look up once it is open: the capacity load's mix.
 LOAD_TYPES = ("ActivityDefinition", "Patient", "Practitioner", "Task")
+LOAD_MARKS = 1000  # resources per type the load cycles through (more than it reads at the lab's peak)
 
 
 @dataclass
@@ -38,13 +40,16 @@ def quality_checks(work: Path, doc: dict[str, Any], client: FhirClient, load_sec
                    p95_limit_ms: float = 500, load_attempts: int = 2) -> list[Check]:
     """The Q gate: the data checks, the acceptance smoke test and, when the domain's success criteria
     give a peak, the capacity check."""
-    stored = json.loads((work / "source-totals.json").read_text())
-    checks = data_checks(work, stored, doc, client)
-    marks = stored["marks"]
-    checks.append(smoke(client, sorted(marks.get("Task", {}))[:20]))
+    source = Totals.open(work / SOURCE_TOTALS)
+    try:
+        checks = data_checks(work, source, doc, client)
+        checks.append(smoke(client, source.marks("Task", 20)))
+        searched = {kind: source.marks(kind, LOAD_MARKS) for kind in LOAD_TYPES}
+    finally:
+        source.release()
     peak = doc["migration"]["success_criteria"].get("peak_requests_per_second")
     if peak:
-        request = capacity_request(client, marks)
+        request = capacity_request(client, searched)
         client.token()  # the load measures the service, not the first token request
         met, figures = judge_capacity(request, float(peak), load_seconds, p95_limit_ms, load_attempts)
         checks.append(Check("Q.3", f"capacity at the expected peak ({peak} requests/s for {load_seconds:g} s)",
@@ -52,11 +57,11 @@ def quality_checks(work: Path, doc: dict[str, Any], client: FhirClient, load_sec
     return checks
 
 
-def capacity_request(client: FhirClient, marks: dict[str, dict[str, str]]) -> Callable[[int], int]:
+def capacity_request(client: FhirClient, marks: dict[str, list[str]]) -> Callable[[int], int]:
     """The capacity load's request number `index`: an application's read over what was migrated, looking up
-    the next resource type's next resource by its KT 1.3 reference (reads only, so the hash totals stay what
-    Q.2 measured)."""
-    searched = {kind: sorted(marks[kind]) for kind in LOAD_TYPES if marks.get(kind)} or {"Patient": ["none"]}
+    the next resource type's next resource (of `marks`, type -> KT 1.3 references) by its KT 1.3 reference
+    (reads only, so the hash totals stay what Q.2 measured)."""
+    searched = {kind: marks[kind] for kind in LOAD_TYPES if marks.get(kind)} or {"Patient": ["none"]}
     kinds = list(searched)
 
     def request(index: int) -> int:
@@ -93,27 +98,24 @@ def smoke(client: FhirClient, task_marks: list[str]) -> Check:
                   **({"problems": problems[:10]} if problems else {})})
 
 
-def data_checks(work: Path, stored: dict[str, Any], doc: dict[str, Any], client: FhirClient) -> list[Check]:
-    """Q.1 error rate against K.4, and counts and hash totals of source (`stored`: P.8's source-totals.json)
-    against target."""
+def data_checks(work: Path, source: Totals, doc: dict[str, Any], client: FhirClient) -> list[Check]:
+    """Q.1 error rate against K.4, and counts and hash totals of the source (P.8's) against the target."""
     errors = json.loads((work / "errors.json").read_text())
     criteria = doc["migration"]["success_criteria"]
     failed = {kt13_reference(doc["kt13"]["fhir_base"], e["type"], e["source_id"]) for e in errors}
-    expected = Totals()  # what the target must hold: the source without the error list
-    for kind, marks in stored["marks"].items():
-        for mark, digest in marks.items():
-            if mark not in failed:
-                expected.add(kind, mark, digest)
-    expected.close()
     counts = target_counts(client)
-    target = target_totals(client)
-    source_counts = stored["counts"]
+    with tempfile.TemporaryDirectory(dir=work) as scratch:
+        expected = source.without(failed, Path(scratch) / "expected.sqlite")  # the source without the error list
+        target = target_totals(client, Path(scratch) / "target.sqlite")
+        differences = expected.differences(target)
+        expected.release()
+        target.release()
+    source_counts = source.counts
     total = sum(source_counts.values())
     rate = 100.0 * len(errors) / total if total else 0.0
     must_match = criteria.get("counts_must_match", [])
     count_problems = [f"{k} {counts[k]} of {source_counts.get(k, 0)}" for k in TYPES_IN_ORDER
                       if counts[k] != (source_counts.get(k, 0) if k in must_match else expected.counts[k])]
-    differences = expected.differences(target)
     return [
         Check("Q.1", "error rate within the success criteria (K.4)", rate <= criteria["max_error_rate_percent"],
               {"errors": len(errors), "resources": total, "error_rate_percent": round(rate, 3),
@@ -132,10 +134,14 @@ def data_checks(work: Path, stored: dict[str, Any], doc: dict[str, Any], client:
 def content_check(work: Path, client: FhirClient, migrated: int) -> Check:
     """Q.2 by the KT 1.3 messages themselves: every migrated resource's facts as KT 1.3 stated them."""
     title = "content as KT 1.3 states it (identifiers, names, birth date, gender, links, task status and owner)"
-    facts = work / "source-facts.json"
-    if not facts.exists():
-        return Check("Q.2", title, False, {"missing": f"{facts}: run P.8 again (written from the export)"})
-    compared, differing, found = content_differences(json.loads(facts.read_text()), target_facts(client))
+    path = work / SOURCE_FACTS
+    if not path.exists():
+        return Check("Q.2", title, False, {"missing": f"{path}: run P.8 again (written from the export)"})
+    facts = SourceFacts(path)
+    try:
+        compared, differing, found = content_differences(facts, target_facts(client))
+    finally:
+        facts.close()
     # Every resource is compared; the first differing ones are listed (a broken mapping differs everywhere).
     return Check("Q.2", title, compared == migrated and not differing,
                  {"compared": compared, "migrated": migrated,

@@ -6,7 +6,8 @@ reference, an application's Device by its client id, the domain's Organization b
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -17,6 +18,7 @@ from kt2ops.migration.migrate import APPLICATION_SYSTEM
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging
 
 ORGANIZATION_KEY = "organization"
+SOURCE_TOTALS = "source-totals.sqlite"  # P.8's hash per migrated resource, for the Q gate
 
 
 def application_key(client_id: str) -> str:
@@ -32,22 +34,54 @@ def resource_hash(resource: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-@dataclass
 class Totals:
-    counts: dict[str, int] = field(default_factory=dict)
-    hashes: dict[str, str] = field(default_factory=dict)
-    marks: dict[str, dict[str, str]] = field(default_factory=dict)  # type -> KT 1.3 reference -> hash
+    """Per type, KT 1.3 reference -> hash of the canonical resource, kept in a SQLite file (a large domain's
+    worth does not fit in memory); `close` computes the counts and the hash per type (sorted by reference)."""
+
+    def __init__(self, path: Path, fresh: bool = True) -> None:
+        if fresh:
+            path.unlink(missing_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.executescript("CREATE TABLE IF NOT EXISTS marks (kind TEXT, mark TEXT, digest TEXT, "
+                              "PRIMARY KEY (kind, mark)) WITHOUT ROWID; BEGIN")
+        self.counts: dict[str, int] = {}
+        self.hashes: dict[str, str] = {}
+
+    @classmethod
+    def open(cls, path: Path) -> Totals:
+        """Totals written by an earlier run."""
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: hash totals missing")
+        return cls(path, fresh=False).close()
 
     def add(self, kind: str, mark: str, digest: str) -> None:
-        self.marks.setdefault(kind, {})[mark] = digest
+        self.db.execute("INSERT OR REPLACE INTO marks VALUES (?, ?, ?)", (kind, mark, digest))
 
     def close(self) -> Totals:
+        if self.db.in_transaction:
+            self.db.execute("COMMIT")
         for kind in TYPES_IN_ORDER:
-            found = self.marks.get(kind, {})
-            self.counts[kind] = len(found)
-            lines = "\n".join(f"{mark} {digest}" for mark, digest in sorted(found.items()))
-            self.hashes[kind] = hashlib.sha256(lines.encode()).hexdigest()
+            digest, count = hashlib.sha256(), 0
+            for mark, value in self.db.execute("SELECT mark, digest FROM marks WHERE kind = ? ORDER BY mark",
+                                               (kind,)):
+                digest.update(f"{chr(10) if count else ''}{mark} {value}".encode())
+                count += 1
+            self.counts[kind], self.hashes[kind] = count, digest.hexdigest()
         return self
+
+    def marks(self, kind: str, limit: int = -1) -> list[str]:
+        """The type's KT 1.3 references in sorted order (the first `limit`)."""
+        rows = self.db.execute("SELECT mark FROM marks WHERE kind = ? ORDER BY mark LIMIT ?", (kind, limit))
+        return [mark for (mark,) in rows]
+
+    def without(self, marks: set[str], path: Path) -> Totals:
+        """A copy at `path` without the given references (e.g. the error list's)."""
+        other = Totals(path)
+        for kind, mark, digest in self.db.execute("SELECT kind, mark, digest FROM marks"):
+            if mark not in marks:
+                other.add(kind, mark, digest)
+        return other.close()
 
     @property
     def hash_total(self) -> str:
@@ -56,29 +90,37 @@ class Totals:
     def differences(self, other: Totals, limit: int = 20) -> list[str]:
         """KT 1.3 references missing on one side or with different content (at most `limit`)."""
         found: list[str] = []
-        for kind in TYPES_IN_ORDER:
-            mine, theirs = self.marks.get(kind, {}), other.marks.get(kind, {})
-            for mark in sorted(mine.keys() | theirs.keys()):
-                if mine.get(mark) != theirs.get(mark):
-                    state = "missing on the target" if mark not in theirs else \
-                        "not in the source" if mark not in mine else "content differs"
+        self.db.execute("ATTACH DATABASE ? AS other", (str(other.path),))
+        try:
+            for kind in TYPES_IN_ORDER:
+                rows = self.db.execute("""
+                    SELECT mark, mine.digest, theirs.digest
+                      FROM (SELECT mark, digest FROM main.marks WHERE kind = ?1) AS mine
+                      FULL JOIN (SELECT mark, digest FROM other.marks WHERE kind = ?1) AS theirs USING (mark)
+                     WHERE mine.digest IS NOT theirs.digest ORDER BY mark LIMIT ?2""", (kind, limit - len(found)))
+                for mark, mine, theirs in rows:
+                    state = "missing on the target" if theirs is None else "not in the source" if mine is None \
+                        else "content differs"
                     found.append(f"{kind} {mark}: {state}")
-                    if len(found) >= limit:
-                        return found
+                if len(found) >= limit:
+                    break
+        finally:
+            self.db.execute("DETACH DATABASE other")
         return found
 
     def as_dict(self) -> dict[str, Any]:
         return {"counts": self.counts, "hashes": self.hashes, "hash_total": self.hash_total}
 
+    def release(self) -> None:
+        self.db.close()
 
-def source_totals(staging: Staging, kt13_base: str, skip: set[tuple[str, str]] = frozenset()) -> Totals:
+
+def source_totals(staging: Staging, kt13_base: str, path: Path) -> Totals:
     """What the target should hold: every in-scope resource, mapped, with the origin of the application
-    that sent it (which publishes it), except those in `skip` (type, KT 1.3 id: the error list)."""
-    totals = Totals()
+    that sent it (which publishes it); kept at `path`."""
+    totals = Totals(path)
     for kind in TYPES_IN_ORDER:
         for row in staging.staged(kind):
-            if (kind, row["source_id"]) in skip:
-                continue
             resource = to_fhir(kind, row, kt13_base, lambda k, s: kt13_reference(kt13_base, k, s),
                                ORGANIZATION_KEY, application_key(row["sender"]), endpoint_key(row["sender"]))
             totals.add(kind, kt13_reference(kt13_base, kind, row["source_id"]), resource_hash(resource))
@@ -96,15 +138,15 @@ def _rekey(value: Any, keys: dict[str, str]) -> Any:
     return value
 
 
-def target_totals(client: FhirClient) -> Totals:
+def target_totals(client: FhirClient, path: Path) -> Totals:
     """The migrated resources as the target serves them, read page by page in reference order (so every
-    reference points at something already read)."""
+    reference points at something already read); kept at `path`."""
     clients = {d["id"]: i["value"] for d in client.search_all("Device", identifier=f"{APPLICATION_SYSTEM}|")
                for i in d.get("identifier", []) if i.get("system") == APPLICATION_SYSTEM}
     keys = {f"Device/{device}": application_key(cid) for device, cid in clients.items()}
     keys.update({f"Endpoint/{cid}": endpoint_key(cid) for cid in clients.values()})  # id = client id
     keys.update({f"Organization/{o['id']}": ORGANIZATION_KEY for o in client.search_all("Organization")})
-    totals = Totals()
+    totals = Totals(path)
     for kind in TYPES_IN_ORDER:
         for resource in client.search_all(kind, identifier=migrated(kind)):
             mark = migration_mark(resource)
