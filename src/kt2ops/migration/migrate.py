@@ -178,8 +178,10 @@ class Migration:
         # No resource-origin: the server stamps the publisher's Device. An application's Endpoint has its
         # client id as id, like its Device.
         resource = to_fhir(kind, row, self.kt13_base, self.refer, organization, None, f"Endpoint/{row['sender']}")
-        return {"resource": resource, "request": {"method": "POST", "url": kind,
-                                                  "ifNoneExist": urlencode({"identifier": migrated(kind, mark)})}}
+        # The match URL with its type: HAPI then resolves a Bundle's conditional creates in one query
+        # (TransactionProcessor.preFetchConditionalUrls, which needs "Type?param="), not one search each.
+        condition = f"{kind}?" + urlencode({"identifier": migrated(kind, mark)})
+        return {"resource": resource, "request": {"method": "POST", "url": kind, "ifNoneExist": condition}}
 
     def _prepare(self, kind: str, domain: str, rows: list[sqlite3.Row]) -> list[tuple[sqlite3.Row, dict[str, Any]]]:
         """The Bundle's entries; a row whose reference did not migrate goes to the error list instead."""
