@@ -10,8 +10,9 @@ identifiers are the run's alone). Then:
   2. P.8 end to end, as `kt2 run P.8` runs it, in a process of its own (its peak memory is its own): each
      application with its own key, transaction Bundles of conditional creates through nginx + TLS + token +
      Koppeltaal's rules + profile check + HAPI JPA;
-  3. the server's ceiling: as many plain creates (transaction Bundles of POSTs, no condition, no reference)
-     of the run's mapped Patients, at the same Bundle size and concurrency, as one application;
+  3. the server's ceiling: the same resources created again plainly (transaction Bundles of POSTs, no
+     condition, every reference resolved: to what P.8 created), each by its own application, at the same
+     Bundle size and concurrency: what the migration's conditional creates and ordering cost is the gap;
   4. a raw PostgreSQL COPY of the same mapped resources into a scratch table on the host (no HTTP, no TLS,
      no validation): the physical reference.
 Afterwards what the run created is removed again (as rollback R does).
@@ -43,16 +44,17 @@ from fhir_throughput import raw_copy  # noqa: E402
 from kt2ref.kt13.generator import creates, generate  # noqa: E402
 
 from kt2ops.migration.client import FhirClient, FhirError  # noqa: E402
-from kt2ops.migration.mapping import kt13_reference, to_fhir  # noqa: E402
+from kt2ops.migration.mapping import Unresolved, kt13_reference, to_fhir  # noqa: E402
+from kt2ops.migration.migrate import DOMAIN_SYSTEM, Checkpoint  # noqa: E402
 from kt2ops.migration.p8 import migrate, validate  # noqa: E402
 from kt2ops.migration.rollback import delete_matching, remove_migrated  # noqa: E402
-from kt2ops.migration.stage import TYPES_IN_ORDER  # noqa: E402
+from kt2ops.migration.stage import TYPES_IN_ORDER, Staging  # noqa: E402
 from kt2ops.migration.target import Target  # noqa: E402
 from kt2ops.migration.totals import source_totals  # noqa: E402
 from kt2ops.runbook.context import load_domain  # noqa: E402
 from plugins.filter.domains import contract_domain  # noqa: E402
 
-DOMAIN, CEILING_APP = "ggz-noorderlicht", "noorderlicht-ecd"
+DOMAIN = "ggz-noorderlicht"
 LAB = ROOT / "inventories" / "lab"
 MESSAGES_PER_CLIENT = 5.17  # the generator's average, measured on its output
 BENCH_SYSTEM = "urn:kt2ops:bench"
@@ -86,7 +88,8 @@ def bench_domain(kt13: str) -> dict:
 
 def client_side(work: Path, doc: dict) -> tuple[float, list[dict]]:
     """Validation with staging (the profile check maps every resource) and the source's hash totals (mapped
-    again), as P.8 does them: (seconds, the mapped resources for the COPY, mapped outside the timing)."""
+    again), as P.8 does them: (seconds, the mapped resources for the COPY, mapped outside the timing). The
+    staging stays (as ceiling.sqlite) for the ceiling's creates."""
     base = doc["kt13"]["fhir_base"]
     start = time.perf_counter()
     staging, _ = validate(work / "source.jsonl", work, doc)
@@ -95,7 +98,7 @@ def client_side(work: Path, doc: dict) -> tuple[float, list[dict]]:
     mapped = [to_fhir(kind, row, base, lambda k, s: kt13_reference(base, k, s), None, None)
               for kind in TYPES_IN_ORDER for row in staging.staged(kind)]
     staging.close()
-    (work / "staging.sqlite").unlink()
+    (work / "staging.sqlite").rename(work / "ceiling.sqlite")
     return seconds, mapped
 
 
@@ -114,32 +117,64 @@ def peak_kib() -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
 
 
-def ceiling(client: FhirClient, patients: list[dict], batch_size: int, concurrency: int) -> float:
-    """Plain creates of the Patients (their migration identifier swapped for a bench one, no reference) in
-    transaction Bundles, `concurrency` in flight: seconds."""
+def ceiling(target: Target, admin: FhirClient, work: Path, base: str, batch_size: int, concurrency: int) -> tuple[
+        float, int]:
+    """The same resources as P.8's, created again plainly: each application's own in transaction Bundles of
+    POSTs (no condition), every reference a resolved one (to what P.8 created: the server checks it as it
+    does P.8's), the migration identifier swapped for a bench one; types in order, `concurrency` Bundles in
+    flight. (seconds, resources created)."""
+    staging, checkpoint = Staging(work / "ceiling.sqlite"), Checkpoint(work / "checkpoint.sqlite")
+    domain = next(admin.search_all("Organization", identifier=f"{DOMAIN_SYSTEM}|{DOMAIN}"))
+    organization = f"Organization/{domain['id']}"
     run = uuid.uuid4().hex[:8]
-    plain = [{**{k: v for k, v in p.items() if k != "managingOrganization"},
-              "identifier": [{"system": BENCH_SYSTEM, "value": f"{run}-{n}"}]} for n, p in enumerate(patients)]
-    bundles = [[{"resource": r, "request": {"method": "POST", "url": "Patient"}} for r in plain[i:i + batch_size]]
-               for i in range(0, len(plain), batch_size)]
 
-    def send(entries: list[dict]) -> None:
-        response = client.transaction(entries)
+    def refer(kind: str, source_id: str) -> str:
+        found = checkpoint.target(kind, source_id)
+        if found is None:
+            raise Unresolved(f"{kind}/{source_id}")
+        return f"{kind}/{found}"
+
+    def entry(kind: str, row) -> dict | None:
+        try:
+            resource = to_fhir(kind, row, base, refer, organization, None, f"Endpoint/{row['sender']}")
+        except Unresolved:  # in P.8's error list
+            return None
+        resource["identifier"] = [{"system": BENCH_SYSTEM, "value": f"{run}-{row['source_id']}"}]
+        return {"resource": resource, "request": {"method": "POST", "url": kind}}
+
+    publishers = {app: target.client(DOMAIN, app) for app in sorted(staging.senders())}
+    work_list = []  # per type: (client, entries) per Bundle, prepared before the clock starts
+    for kind in TYPES_IN_ORDER:
+        bundles = []
+        for sender, client in publishers.items():
+            entries = [e for row in staging.staged(kind, sender) if (e := entry(kind, row))]
+            bundles += [(client, entries[i:i + batch_size]) for i in range(0, len(entries), batch_size)]
+        work_list.append(bundles)
+    staging.close()
+    checkpoint.close()
+
+    def send(bundle: tuple[FhirClient, list[dict]]) -> None:
+        response = bundle[0].transaction(bundle[1])
         if response.status_code != 200:
             raise FhirError("ceiling Bundle", response)
 
-    client.token()
+    for client in publishers.values():
+        client.token()
     start = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(send, bundles))
-    return time.perf_counter() - start
+        for bundles in work_list:
+            list(pool.map(send, bundles))
+    seconds = time.perf_counter() - start
+    for client in publishers.values():
+        client.close()
+    return seconds, sum(len(entries) for bundles in work_list for _, entries in bundles)
 
 
 def measure(messages_wanted: int, env: str, host: dict, batch_size: int, concurrency: int) -> dict:
     kt13 = f"BENCH{uuid.uuid4().hex[:6].upper()}"
     doc = bench_domain(kt13)
     target = Target(env, f"https://{env}.koppeltaal.test", host["address"], LAB / ".pki" / env)
-    admin, ecd = target.client(DOMAIN), target.client(DOMAIN, CEILING_APP)
+    admin = target.client(DOMAIN)
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         messages = write_export(work / "source.jsonl", kt13, messages_wanted)
@@ -151,15 +186,14 @@ def measure(messages_wanted: int, env: str, host: dict, batch_size: int, concurr
                                    "--batch-size", str(batch_size), "--concurrency", str(concurrency)],
                                   capture_output=True, text=True, check=True)
             p8 = json.loads(proc.stdout.strip().splitlines()[-1])
-            patients = [r for r in mapped if r["resourceType"] == "Patient"]
-            ceiling_seconds = ceiling(ecd, patients, batch_size, concurrency)
+            ceiling_seconds, plain = ceiling(target, admin, work, doc["kt13"]["fhir_base"], batch_size, concurrency)
         finally:
+            for kind in reversed(TYPES_IN_ORDER):  # the ceiling's refer to P.8's: removed first
+                delete_matching(admin, kind, f"{BENCH_SYSTEM}|", f"removing the ceiling's {kind}")
             remove_migrated(admin)
-            delete_matching(admin, "Patient", f"{BENCH_SYSTEM}|", "removing the ceiling's Patients")
             admin.close()
-            ecd.close()
     return {"messages": messages, "resources": len(mapped), "client_seconds": client_seconds, "p8": p8,
-            "patients": len(patients), "ceiling_seconds": ceiling_seconds, "copy_seconds": copy_seconds}
+            "plain": plain, "ceiling_seconds": ceiling_seconds, "copy_seconds": copy_seconds}
 
 
 def report(runs: list[dict], env: str, batch_size: int, concurrency: int) -> None:
@@ -168,12 +202,12 @@ def report(runs: list[dict], env: str, batch_size: int, concurrency: int) -> Non
     for r in runs:
         p8, n = r["p8"], r["resources"]
         rate = n / p8["wall"]
-        ceiling_rate = r["patients"] / r["ceiling_seconds"]
+        ceiling_rate = r["plain"] / r["ceiling_seconds"]
         copy_rate = n / r["copy_seconds"]
         rows = [("client side alone (messages/s)", r["client_seconds"], r["messages"] / r["client_seconds"], "", ""),
                 (f"P.8 end to end (resources/s; errors {p8['errors']})", p8["wall"], rate,
                  f"{rate / ceiling_rate:.2f}c", f"{p8['peak_kib'] / 1024:.0f}"),
-                (f"plain creates, {r['patients']} Patients (ceiling c)", r["ceiling_seconds"], ceiling_rate, "1.00c",
+                (f"plain creates of {r['plain']} of them (ceiling c)", r["ceiling_seconds"], ceiling_rate, "1.00c",
                  ""),
                 ("raw PostgreSQL COPY (resources/s)", r["copy_seconds"], copy_rate, f"{rate / copy_rate:.3f}", "")]
         for label, seconds, per_second, ratio, peak in rows:
