@@ -18,7 +18,7 @@ identifiers are the run's alone). Then:
 Afterwards what the run created is removed again (as rollback R does).
 
     .venv/bin/python bench/migration_throughput.py [--messages 100000 400000] [--env acc21]
-                                                   [--batch-size 200] [--concurrency 4]
+                                                   [--batch-size 50] [--concurrency 4]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from kt2ref.kt13.generator import creates, generate  # noqa: E402
 
 from kt2ops.migration.client import FhirClient, FhirError  # noqa: E402
 from kt2ops.migration.mapping import Unresolved, kt13_reference, to_fhir  # noqa: E402
-from kt2ops.migration.migrate import DOMAIN_SYSTEM, Checkpoint  # noqa: E402
+from kt2ops.migration.migrate import BATCH_SIZE, DOMAIN_SYSTEM, Checkpoint  # noqa: E402
 from kt2ops.migration.p8 import migrate, validate  # noqa: E402
 from kt2ops.migration.rollback import delete_matching, remove_migrated  # noqa: E402
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging  # noqa: E402
@@ -222,7 +222,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, nargs="+", default=[100_000, 400_000])
     parser.add_argument("--env", default="acc21")
-    parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--concurrency", type=int, default=4, help="Bundles in flight")
     parser.add_argument("--child", nargs=4, metavar=("WORK", "KT13", "ENV", "ADDRESS"), help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -22,7 +22,7 @@ options:
   target: {description: Target environment id., type: str, required: true}
   target_host: {description: Inventory host of the target environment., type: str, required: true}
   pki_dir: {description: The control machine's PKI directory (CA and keys per environment)., type: path, required: true}
-  batch_size: {description: Resources per transaction Bundle., type: int, default: 200}
+  batch_size: {description: Resources per transaction Bundle., type: int, default: 50}
   concurrency:
     description: Bundles in flight at once within a type; the types still go one after the other in reference order.
     type: int
@@ -38,7 +38,7 @@ EXAMPLES = r"""
     target: prd2
     target_host: prd2.lab
     pki_dir: "{{ inventory_dir }}/.pki"
-    batch_size: 200
+    batch_size: 50
     concurrency: 4
   run_once: true
   delegate_to: localhost

@@ -22,7 +22,7 @@ options:
   environment_host: {description: Its inventory host., type: str, required: true}
   rules: {description: Cleaning rules file (deliver)., type: path}
   pki_dir: {description: The control machine's PKI directory (migrate)., type: path}
-  batch_size: {description: Resources per transaction Bundle., type: int, default: 200}
+  batch_size: {description: Resources per transaction Bundle., type: int, default: 50}
 author: kt2ops
 """
 

@@ -69,7 +69,8 @@ def test_a_mapping_that_drops_a_field_is_named_with_resource_and_element(export,
     assert found[0].startswith(f"Patient {KT13}/Patient/{patients[0]}: birthDate: KT 1.3 '")
     assert found[0].endswith(", KT 2.0 None")
     # With the default limit every resource is still compared and counted; the first 20 are listed.
-    compared, differing, listed = differences(source_facts(export, KT13, tmp_path / "facts.sqlite"), target_facts(target))
+    source = source_facts(export, KT13, tmp_path / "facts.sqlite")
+    compared, differing, listed = differences(source, target_facts(target))
     assert compared == sum(len(r) for r in target.resources.values()) and differing == len(patients)
     assert listed == found[:2 * min(differing, 20)]
 

@@ -13,6 +13,7 @@ import click
 from kt2ops.console import out
 from kt2ops.inventory.model import InventoryError, load_inventory
 from kt2ops.migration.client import FhirError
+from kt2ops.migration.migrate import BATCH_SIZE
 from kt2ops.migration.p8 import ValidationFailed, migrate, throttled, validate
 from kt2ops.migration.target import target_of, workdir
 from kt2ops.paths import LAB_INVENTORY
@@ -61,7 +62,7 @@ def validate_command(export: Path, inventory: Path, domain_id: str, out_dir: Pat
 @click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The application's private key (PEM, plain or vault-encrypted), registered with the domain on "
                    "that environment.")
-@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--batch-size", default=BATCH_SIZE, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 16))
 def publish_command(export: Path, inventory: Path, domain_id: str, environment: str, application: str,
                     key_file: Path, batch_size: int, concurrency: int) -> None:

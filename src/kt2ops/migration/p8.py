@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kt2ops.migration.content import SOURCE_FACTS, source_facts
-from kt2ops.migration.migrate import Checkpoint, Migration, Progress, Result
+from kt2ops.migration.migrate import BATCH_SIZE, Checkpoint, Migration, Progress, Result
 from kt2ops.migration.profile_check import check_profiles, check_publishers
 from kt2ops.migration.stage import Staging
 from kt2ops.migration.target import Target
@@ -92,7 +92,7 @@ def readable_validation(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def migrate(export: Path, work: Path, doc: dict[str, Any], target: Target, batch_size: int = 200,
+def migrate(export: Path, work: Path, doc: dict[str, Any], target: Target, batch_size: int = BATCH_SIZE,
             progress: Progress | None = None, reference: datetime | None = None,
             concurrency: int = 4, keys: dict[str, bytes] | None = None) -> dict[str, Any]:
     """P.8 / M.2: validate, then replay, each application publishing its own data; writes errors.json,
