@@ -47,6 +47,7 @@ class Totals:
                               "PRIMARY KEY (kind, mark)) WITHOUT ROWID; BEGIN")
         self.counts: dict[str, int] = {}
         self.hashes: dict[str, str] = {}
+        self._pending: list[tuple[str, str, str]] = []  # written in batches: one statement per row costs
 
     @classmethod
     def open(cls, path: Path) -> Totals:
@@ -56,9 +57,16 @@ class Totals:
         return cls(path, fresh=False).close()
 
     def add(self, kind: str, mark: str, digest: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO marks VALUES (?, ?, ?)", (kind, mark, digest))
+        self._pending.append((kind, mark, digest))
+        if len(self._pending) >= 10_000:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO marks VALUES (?, ?, ?)", self._pending)
+        self._pending.clear()
 
     def close(self) -> Totals:
+        self._flush()
         if self.db.in_transaction:
             self.db.execute("COMMIT")
         for kind in TYPES_IN_ORDER:
