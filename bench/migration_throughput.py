@@ -15,10 +15,11 @@ identifiers are the run's alone). Then:
      Bundle size and concurrency: what the migration's conditional creates and ordering cost is the gap;
   4. a raw PostgreSQL COPY of the same mapped resources into a scratch table on the host (no HTTP, no TLS,
      no validation): the physical reference.
-Afterwards what the run created is removed again (as rollback R does).
+Afterwards what the run created is removed again (as rollback R does), unless --keep (a lab about to be
+torn down: removing 300,000 resources through FHIR takes longer than creating them).
 
     .venv/bin/python bench/migration_throughput.py [--messages 100000 400000] [--env acc21]
-                                                   [--batch-size 50] [--concurrency 4]
+                                                   [--batch-size 50] [--concurrency 4] [--keep]
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ def ceiling(target: Target, admin: FhirClient, work: Path, base: str, batch_size
     return seconds, sum(len(entries) for bundles in work_list for _, entries in bundles)
 
 
-def measure(messages_wanted: int, env: str, host: dict, batch_size: int, concurrency: int) -> dict:
+def measure(messages_wanted: int, env: str, host: dict, batch_size: int, concurrency: int, keep: bool) -> dict:
     kt13 = f"BENCH{uuid.uuid4().hex[:6].upper()}"
     doc = bench_domain(kt13)
     target = Target(env, f"https://{env}.koppeltaal.test", host["address"], LAB / ".pki" / env)
@@ -188,9 +189,10 @@ def measure(messages_wanted: int, env: str, host: dict, batch_size: int, concurr
             p8 = json.loads(proc.stdout.strip().splitlines()[-1])
             ceiling_seconds, plain = ceiling(target, admin, work, doc["kt13"]["fhir_base"], batch_size, concurrency)
         finally:
-            for kind in reversed(TYPES_IN_ORDER):  # the ceiling's refer to P.8's: removed first
-                delete_matching(admin, kind, f"{BENCH_SYSTEM}|", f"removing the ceiling's {kind}")
-            remove_migrated(admin)
+            if not keep:
+                for kind in reversed(TYPES_IN_ORDER):  # the ceiling's refer to P.8's: removed first
+                    delete_matching(admin, kind, f"{BENCH_SYSTEM}|", f"removing the ceiling's {kind}")
+                remove_migrated(admin)
             admin.close()
     return {"messages": messages, "resources": len(mapped), "client_seconds": client_seconds, "p8": p8,
             "plain": plain, "ceiling_seconds": ceiling_seconds, "copy_seconds": copy_seconds}
@@ -224,6 +226,7 @@ def main() -> None:
     parser.add_argument("--env", default="acc21")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--concurrency", type=int, default=4, help="Bundles in flight")
+    parser.add_argument("--keep", action="store_true", help="leave what the run created on the server")
     parser.add_argument("--child", nargs=4, metavar=("WORK", "KT13", "ENV", "ADDRESS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -234,7 +237,7 @@ def main() -> None:
     host = next(h for h in lab if h["environment"] == args.env)
     runs = []
     for size in args.messages:
-        runs.append(measure(size, args.env, host, args.batch_size, args.concurrency))
+        runs.append(measure(size, args.env, host, args.batch_size, args.concurrency, args.keep))
         print(f"{size} messages measured", file=sys.stderr)
     report(runs, args.env, args.batch_size, args.concurrency)
 
