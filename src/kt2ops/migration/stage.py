@@ -84,10 +84,9 @@ class Staging:
             if isinstance(item, ExportLineError):
                 self.finding(True, "structure", item.reason, item.message_id, item.line)
                 continue
-            if self.db.execute("SELECT line FROM message_ids WHERE id = ?", (item.id,)).fetchone():
+            if not self.db.execute("INSERT OR IGNORE INTO message_ids VALUES (?, ?)", (item.id, item.line)).rowcount:
                 self.finding(True, "duplicate-message", f"message id {item.id} occurs twice", item.id, item.line)
                 continue
-            self.db.execute("INSERT INTO message_ids VALUES (?, ?)", (item.id, item.line))
             kind = EVENT_RESOURCE[item.event]
             if kind is None:
                 self.finding(False, "not-migrated", f"{item.event}: not migrated to KT 2.0 (migration guide)",
