@@ -13,7 +13,7 @@ from kt2ops.migration.p8 import ValidationFailed, validate
 from kt2ops.migration.profile_check import check_profiles, check_publishers
 from kt2ops.migration.profiles import COD472, ENDPOINT_EXTENSION, violations
 from kt2ops.migration.stage import Staging
-from kt2ops.migration.totals import source_totals
+from kt2ops.migration.totals import Totals
 
 REFERENCE = datetime(2026, 11, 23, tzinfo=UTC)
 KT13 = "https://kt13.example/TEST/FHIR/Koppeltaal"  # the domain's FHIR base on KT 1.3
@@ -233,10 +233,11 @@ def test_mapping_follows_the_migration_guide(tmp_path):
 
 
 def test_source_hash_totals_change_with_one_changed_value(tmp_path):
-    first = source_totals(stage(tmp_path, base_export()), KT13, tmp_path / "first.sqlite")
+    check_profiles(stage(tmp_path, base_export()), domain(), tmp_path / "first.sqlite")
     changed = base_export()
     changed.lines[2] = changed.lines[2].replace("Test1", "Test9")
-    second = source_totals(stage(tmp_path, changed), KT13, tmp_path / "second.sqlite")
+    check_profiles(stage(tmp_path, changed), domain(), tmp_path / "second.sqlite")
+    first, second = Totals.open(tmp_path / "first.sqlite"), Totals.open(tmp_path / "second.sqlite")
     assert first.counts == second.counts
     assert first.hashes["Patient"] != second.hashes["Patient"] and first.hashes["Task"] == second.hashes["Task"]
     assert second.differences(first) == [f"Patient {KT13}/Patient/p1: content differs"]
@@ -265,7 +266,7 @@ def test_a_resource_kt2_would_refuse_is_a_blocking_finding_naming_elements_and_l
     export.add({"resourceType": "ActivityDefinition", "id": "ad2", "url": "https://modules.example/ad2",
                 "title": "Van een vertrokken leverancier"}, sender="gone")  # no Endpoint in the domain
     staging = stage(tmp_path, export)
-    check_profiles(staging, domain())
+    check_profiles(staging, domain(), tmp_path / "totals.sqlite")
     found = {f["message_id"]: f for f in blocking(staging)}
     assert found[bad]["code"] == "profile" and found[bad]["line"] == 6
     assert found[bad]["text"] == ("RelatedPerson rp1: RelatedPerson.birthDate: required by the KT2 profile; "
@@ -297,7 +298,7 @@ def test_a_non_blocking_type_stays_out_of_the_migration_and_into_the_error_list(
     staging = stage(tmp_path, export)
     doc = domain()
     doc["migration"]["profile_findings"] = {"per_type": {"RelatedPerson": "non_blocking"}}
-    check_profiles(staging, doc)
+    check_profiles(staging, doc, tmp_path / "totals.sqlite")
     assert blocking(staging) == []
     [finding] = [f for f in staging.findings() if f["code"] == "profile"]
     assert finding["severity"] == "non-blocking" and finding["message_id"] == bad
@@ -313,7 +314,7 @@ def test_the_mapped_resources_carry_what_the_profiles_require_from_the_kt13_data
     export = base_export()
     export.add(related_person(1))
     staging = stage(tmp_path, export)
-    check_profiles(staging, domain())
+    check_profiles(staging, domain(), tmp_path / "totals.sqlite")
     assert [f for f in staging.findings() if f["code"] == "profile"] == []
     [task] = staging.staged("Task")
     mapped = to_fhir("Task", task, KT13, lambda kind, source: f"{kind}/{source}", None, None)

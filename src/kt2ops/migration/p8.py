@@ -20,7 +20,7 @@ from kt2ops.migration.migrate import BATCH_SIZE, Checkpoint, Migration, Progress
 from kt2ops.migration.profile_check import check_profiles, check_publishers
 from kt2ops.migration.stage import Staging
 from kt2ops.migration.target import Target
-from kt2ops.migration.totals import SOURCE_TOTALS, source_totals
+from kt2ops.migration.totals import SOURCE_TOTALS, Totals
 from kt2ops.runbook.remote import Remote
 
 KT13_CONTRACT = "http://127.0.0.1:8090/_contract"
@@ -55,11 +55,11 @@ def _write_json(path: Path, data: Any) -> str:
 
 
 def validate(export: Path, work: Path, doc: dict[str, Any], reference: datetime | None = None) -> tuple[Staging, dict]:
-    """Stage and validate the export; writes validation.json and validation.txt. Raises ValidationFailed
-    (after writing the reports) when a finding is blocking."""
+    """Stage and validate the export; writes validation.json, validation.txt and the source's hash totals.
+    Raises ValidationFailed (after writing the reports) when a finding is blocking."""
     reference = reference or datetime.now(UTC)
     staging = Staging.build(export, work / "staging.sqlite", doc["migration"]["scope"], reference)
-    check_profiles(staging, doc)
+    check_profiles(staging, doc, work / SOURCE_TOTALS)
     check_publishers(staging, doc)
     findings = staging.findings()
     blocking = [f for f in findings if f["severity"] == "blocking"]
@@ -107,7 +107,7 @@ def migrate(export: Path, work: Path, doc: dict[str, Any], target: Target, batch
     try:
         result: Result = Migration(staging, checkpoint, publishers, doc["kt13"]["fhir_base"], batch_size, progress,
                                    concurrency).run()
-        source = source_totals(staging, doc["kt13"]["fhir_base"], work / SOURCE_TOTALS)
+        source = Totals.open(work / SOURCE_TOTALS)  # written by the validation
         source.release()
         _write_json(work / "source-totals.json", source.as_dict())
         # Q.2's content check needs what the KT 1.3 messages state; the export itself goes below.

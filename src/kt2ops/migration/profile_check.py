@@ -1,30 +1,39 @@
-"""Validation's checks against KT 2.0: the staged export, mapped as P.8 will send it, against the KT2
-profiles, and each application's right to publish what it sent."""
+"""Validation's checks against KT 2.0: the staged export, mapped as the target will hold it, against the
+KT2 profiles (hashed on the way into the source's totals for the Q gate), and each application's right to
+publish what it sent."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from kt2ops.migration.mapping import to_fhir
+from kt2ops.migration.mapping import kt13_reference, to_fhir
 from kt2ops.migration.profiles import violations
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging
+from kt2ops.migration.totals import ORGANIZATION_KEY, Totals, application_key, endpoint_key, resource_hash
 
 
-def check_profiles(staging: Staging, doc: dict[str, Any]) -> None:
-    """Every in-scope resource, mapped as P.8 will send it, against the KT2 profiles: one finding per
+def check_profiles(staging: Staging, doc: dict[str, Any], totals_path: Path) -> None:
+    """Every in-scope resource, mapped as the target will hold it, against the KT2 profiles: one finding per
     resource naming the elements and its export line. Blocking, unless the domain file's
     `migration.profile_findings` makes its type non_blocking: then it stays out of the migration and goes
-    into the error list. Nothing is made up to fill a required element."""
+    into the error list. Nothing is made up to fill a required element.
+
+    The same mapping (references as stable keys) is what the target should hold, so its hashes are the
+    source's totals, written to `totals_path`: one mapping per resource, not one here and one after P.8."""
     policy = doc["migration"].get("profile_findings", {})
     applications = {a["id"] for a in doc["applications"]}
+    base = doc["kt13"]["fhir_base"]
+    totals = Totals(totals_path)
     with staging.db:
         for kind in TYPES_IN_ORDER:
             blocking = policy.get("per_type", {}).get(kind, policy.get("default", "blocking")) == "blocking"
             for row in staging.staged(kind):
                 known = row["sender"] in applications
-                resource = to_fhir(kind, row, doc["kt13"]["fhir_base"], lambda k, s: f"{k}/{s}", "Organization/domain",
-                                   f"Device/{row['sender']}" if known else None,
-                                   f"Endpoint/{row['sender']}" if known else None)
+                resource = to_fhir(kind, row, base, lambda k, s: kt13_reference(base, k, s), ORGANIZATION_KEY,
+                                   application_key(row["sender"]) if known else None,
+                                   endpoint_key(row["sender"]) if known else None)
+                totals.add(kind, kt13_reference(base, kind, row["source_id"]), resource_hash(resource))
                 problems = violations(resource)
                 if not problems:
                     continue
@@ -33,6 +42,8 @@ def check_profiles(staging: Staging, doc: dict[str, Any]) -> None:
                                 row["line"])
                 if not blocking:
                     staging.exclude(kind, row["source_id"], f"KT2 profile: {text}")
+    totals.write()
+    totals.release()
 
 
 def check_publishers(staging: Staging, doc: dict[str, Any]) -> None:

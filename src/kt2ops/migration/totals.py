@@ -1,7 +1,8 @@
 """Counts and hash totals (runbook Q): the same canonical form of every migrated resource computed from
-the KT 1.3 side (the staged export, mapped) and from the KT 2.0 side (read back through FHIR). Server
-ids differ by nature, so references are replaced by stable keys: a migrated resource by its KT 1.3
-reference, an application's Device by its client id, the domain's Organization by a fixed key."""
+the KT 1.3 side (the staged export, mapped: profile_check.check_profiles) and from the KT 2.0 side (read
+back through FHIR). Server ids differ by nature, so references are replaced by stable keys: a migrated
+resource by its KT 1.3 reference, an application's Device by its client id, the domain's Organization by
+a fixed key."""
 
 from __future__ import annotations
 
@@ -13,20 +14,21 @@ from typing import Any
 import orjson
 
 from kt2ops.migration.client import FhirClient
-from kt2ops.migration.mapping import kt13_reference, migrated, migration_mark, to_fhir
+from kt2ops.migration.mapping import migrated, migration_mark
 from kt2ops.migration.migrate import APPLICATION_SYSTEM
-from kt2ops.migration.stage import TYPES_IN_ORDER, Staging
+from kt2ops.migration.stage import TYPES_IN_ORDER
 
-ORGANIZATION_KEY = "organization"
+# Keys shaped as references, so the profile check reads them as the target's (check_profiles).
+ORGANIZATION_KEY = "Organization/domain"
 SOURCE_TOTALS = "source-totals.sqlite"  # P.8's hash per migrated resource, for the Q gate
 
 
 def application_key(client_id: str) -> str:
-    return f"application:{client_id}"
+    return f"Device/{client_id}"
 
 
 def endpoint_key(client_id: str) -> str:
-    return f"endpoint:{client_id}"
+    return f"Endpoint/{client_id}"
 
 
 def resource_hash(resource: dict[str, Any]) -> str:
@@ -65,10 +67,14 @@ class Totals:
         self.db.executemany("INSERT OR REPLACE INTO marks VALUES (?, ?, ?)", self._pending)
         self._pending.clear()
 
-    def close(self) -> Totals:
+    def write(self) -> None:
+        """Everything added, on disk."""
         self._flush()
         if self.db.in_transaction:
             self.db.execute("COMMIT")
+
+    def close(self) -> Totals:
+        self.write()
         for kind in TYPES_IN_ORDER:
             digest, count = hashlib.sha256(), 0
             for mark, value in self.db.execute("SELECT mark, digest FROM marks WHERE kind = ? ORDER BY mark",
@@ -121,18 +127,6 @@ class Totals:
 
     def release(self) -> None:
         self.db.close()
-
-
-def source_totals(staging: Staging, kt13_base: str, path: Path) -> Totals:
-    """What the target should hold: every in-scope resource, mapped, with the origin of the application
-    that sent it (which publishes it); kept at `path`."""
-    totals = Totals(path)
-    for kind in TYPES_IN_ORDER:
-        for row in staging.staged(kind):
-            resource = to_fhir(kind, row, kt13_base, lambda k, s: kt13_reference(kt13_base, k, s),
-                               ORGANIZATION_KEY, application_key(row["sender"]), endpoint_key(row["sender"]))
-            totals.add(kind, kt13_reference(kt13_base, kind, row["source_id"]), resource_hash(resource))
-    return totals.close()
 
 
 def _rekey(value: Any, keys: dict[str, str]) -> Any:
