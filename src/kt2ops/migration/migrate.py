@@ -153,15 +153,18 @@ class Migration:
                                and not self._excluded(kind, row, excluded))
                     for batch in _batches(pending, self.batch_size):
                         # Mapping and the checkpoint stay in this thread; only the HTTP exchange goes to the pool.
+                        # The next Bundle is mapped while `concurrency` are in flight and goes out as soon as
+                        # one settles, before that one is recorded: the server never waits for this thread.
                         ready = self._prepare(kind, client.domain, batch)
-                        in_flight.add(pool.submit(self._send, kind, client, part, ready))
+                        done: set[Future[Sent]] = set()
                         if len(in_flight) >= self.concurrency:
                             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                            if failure := self._settle(kind, done, result):
-                                # The platform, not the data: the other Bundles in flight settle into the
-                                # checkpoint first, so that a resume sends only what never arrived.
-                                self._settle(kind, wait(in_flight).done, result)
-                                raise failure
+                        in_flight.add(pool.submit(self._send, kind, client, part, ready))
+                        if failure := self._settle(kind, done, result):
+                            # The platform, not the data: the other Bundles in flight settle into the
+                            # checkpoint first, so that a resume sends only what never arrived.
+                            self._settle(kind, wait(in_flight).done, result)
+                            raise failure
                     self.progress(part.label, part.done, part.total)
                 if failure := self._settle(kind, in_flight, result):
                     raise failure
