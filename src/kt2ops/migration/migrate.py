@@ -22,10 +22,11 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from kt2ops.migration.client import FhirClient, FhirError, diagnostics
 from kt2ops.migration.mapping import Unresolved, kt13_reference, migrated, to_fhir
@@ -128,14 +129,24 @@ class Migration:
         self.concurrency = max(1, concurrency)
         self.progress = progress or (lambda label, done, total: None)
         self.alone = not staging.senders() <= publishers.keys()
+        # The match URL of the guide's identifier up to the KT 1.3 id, encoded once per type (urlencode per
+        # resource cost more client time than the rest of the mapping).
+        self.match_prefix = {kind: f"{kind}?identifier=" + quote(migrated(kind, kt13_reference(kt13_base, kind, "")),
+                                                                  safe="") for kind in TYPES_IN_ORDER}
+        # What a resource refers to was settled by an earlier type and does not change during the run; the
+        # practitioners and activity definitions most tasks refer to are looked up once.
+        self.refer = lru_cache(maxsize=8192)(self._refer)
 
-    def refer(self, kind: str, source_id: str) -> str:
+    def match_url(self, kind: str, source_id: str) -> str:
+        """`Type?identifier=<system>|<KT 1.3 link>`: the migrated resource by the guide's identifier."""
+        return self.match_prefix[kind] + quote(source_id, safe="")
+
+    def _refer(self, kind: str, source_id: str) -> str:
         target = self.checkpoint.target(kind, source_id)
         if target is not None:
             return f"{kind}/{target}"
         if self.alone:  # perhaps another application's, published in its own run
-            mark = kt13_reference(self.kt13_base, kind, source_id)
-            return f"{kind}?" + urlencode({"identifier": migrated(kind, mark)})
+            return self.match_url(kind, source_id)
         raise Unresolved(f"depends on {kind}/{source_id}, which was not migrated")
 
     def run(self) -> Result:
@@ -146,10 +157,11 @@ class Migration:
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="p8") as pool:
             for kind in TYPES_IN_ORDER:
                 in_flight: set[Future[Sent]] = set()
+                resumed = self.checkpoint.done(kind) > 0  # a first run has nothing of the type to skip
                 for sender, client in sorted(self.publishers.items()):
                     part = Part(f"{sender} {kind}", self.staging.count(kind, sender))
                     pending = (row for row in self.staging.staged(kind, sender)
-                               if not part.skip(self.checkpoint.target(kind, row["source_id"]) is not None)
+                               if not part.skip(resumed and self.checkpoint.target(kind, row["source_id"]) is not None)
                                and not self._excluded(kind, row, excluded))
                     for batch in _batches(pending, self.batch_size):
                         # Mapping and the checkpoint stay in this thread; only the HTTP exchange goes to the pool.
@@ -181,14 +193,13 @@ class Migration:
         return reason is not None
 
     def _entry(self, kind: str, organization: str, row: sqlite3.Row) -> dict[str, Any]:
-        mark = kt13_reference(self.kt13_base, kind, row["source_id"])
         # No resource-origin: the server stamps the publisher's Device. An application's Endpoint has its
         # client id as id, like its Device.
         resource = to_fhir(kind, row, self.kt13_base, self.refer, organization, None, f"Endpoint/{row['sender']}")
         # The match URL with its type: HAPI then resolves a Bundle's conditional creates in one query
         # (TransactionProcessor.preFetchConditionalUrls, which needs "Type?param="), not one search each.
-        condition = f"{kind}?" + urlencode({"identifier": migrated(kind, mark)})
-        return {"resource": resource, "request": {"method": "POST", "url": kind, "ifNoneExist": condition}}
+        return {"resource": resource, "request": {"method": "POST", "url": kind,
+                                                  "ifNoneExist": self.match_url(kind, row["source_id"])}}
 
     def _prepare(self, kind: str, domain: str, rows: list[sqlite3.Row]) -> list[tuple[sqlite3.Row, dict[str, Any]]]:
         """The Bundle's entries; a row whose reference did not migrate goes to the error list instead."""
