@@ -47,7 +47,12 @@ class Checkpoint:
 
     def __init__(self, path: Path) -> None:
         self.db = sqlite3.connect(path, isolation_level=None)
+        # WAL without a sync per commit: a killed run keeps every commit (the OS holds it); a crash of the
+        # machine may lose the last few, whose Bundles a resume sends again and the server answers with the
+        # existing ids (conditional creates). A sync per Bundle cost 8 ms beside a busy PostgreSQL.
         self.db.executescript("""
+            PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = NORMAL;
             CREATE TABLE IF NOT EXISTS mapped (type TEXT, source_id TEXT, target_id TEXT,
                                                PRIMARY KEY (type, source_id));
             CREATE TABLE IF NOT EXISTS errors (type TEXT, source_id TEXT, message_id TEXT, line INTEGER, reason TEXT);
