@@ -7,6 +7,7 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
 from kt2ops.migration.client import FhirError
+from kt2ops.migration.content import SOURCE_FACTS
 from kt2ops.migration.rollback import remove_migrated
 from kt2ops.migration.target import migration_dir, target_of
 from kt2ops.migration.totals import target_counts
@@ -16,20 +17,28 @@ class ActionModule(Kt2Action):
     def act(self, args, task_vars, result):
         what = f"removing the migrated content of {args['domain']} from {args['environment']}"
         target = target_of(task_vars["hostvars"][args["environment_host"]], args["environment"], Path(args["pki_dir"]))
+        work = migration_dir(Path(task_vars["inventory_dir"]), args["domain"], args["environment"])
+        # What the control machine kept of the migration: the checkpoint (server ids; with its write-ahead log
+        # after a killed run) and Q.2's source facts (the clients' names and birth dates): both go with it.
+        kept = sorted(work.glob("checkpoint.sqlite*")) + sorted(work.glob(SOURCE_FACTS))
         client = target.client(args["domain"])
         try:
             before = target_counts(client)
             there = sum(before.values())
             if self._task.check_mode or not there:
-                return {**result, "changed": there > 0, "counts": before, "msg": f"{what}: {there} resource(s) there"}
+                if not self._task.check_mode:
+                    for path in kept:
+                        path.unlink()
+                return {**result, "changed": there > 0 or bool(kept), "counts": before,
+                        "msg": f"{what}: {there} resource(s) there"}
             removed = remove_migrated(client)
             left = target_counts(client)
         except (FhirError, OSError) as exc:
             raise AnsibleActionFail(f"{what}: {exc}") from exc
         finally:
             client.close()
-        checkpoint = migration_dir(Path(task_vars["inventory_dir"]), args["domain"], args["environment"])
-        (checkpoint / "checkpoint.sqlite").unlink(missing_ok=True)
+        for path in kept:
+            path.unlink()
         if any(left.values()):
             raise AnsibleActionFail(f"{what}: still there after removal: {left}")
         return {**result, "changed": True, "removed": removed, "msg": f"{what}: removed {removed}, none left",

@@ -8,9 +8,11 @@ short_description: Remove every migrated resource of a domain from a KT 2.0 envi
 description:
   - Deletes, through FHIR as the domain admin (all rights, served while the domain is closed), every
     resource that carries the migration identifier (dependents first, in transaction Bundles), then counts
-    again with C(_summary=count); any left fails the task. Also removes the migration's checkpoint for that
-    environment, so a later P.8 starts anew.
-  - Unchanged when nothing migrated is there. In check mode, counts what would be removed.
+    again with C(_summary=count); any left fails the task. Also removes, on the control machine, the
+    migration's checkpoint for that environment (so a later P.8 starts anew) and C(source-facts.sqlite), the
+    KT 1.3 facts Q.2 compares (names and birth dates, personal data).
+  - Unchanged when nothing migrated is there and neither file is. In check mode, counts what would be
+    removed.
 extends_documentation_fragment: [kt2ops.platform.controller_action, kt2ops.platform.environment_domain]
 author: kt2ops
 """

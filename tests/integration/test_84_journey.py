@@ -167,6 +167,10 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
         mgr2_client = target(secured, inventory, "mgr2").client(DOMAIN)
         assert set(target_counts(mgr2_client).values()) == {0}
         mgr2_client.close()
+        # The KT 1.3 facts Q.2 compared (names, birth dates) are gone: prd2's once Q.10 opened the domain,
+        # mgr2's with the trial's content (S.1); the reports stay.
+        assert not (work / "prd2" / "source-facts.sqlite").exists() and (work / "prd2" / "q-gate.json").exists()
+        assert not (work / "mgr2" / "source-facts.sqlite").exists()
         # S.2: the applications no longer send to KT 1.3, and nothing waits there for them.
         rows = kt13_rows(secured)
         for app in APPS:

@@ -2,7 +2,8 @@
 each application's right to publish what it sent), replay it, with the reports beside it.
 
 Personal data (the export and its staging) lives there only while P.8 runs: a finished run keeps the
-reports, the checkpoint (ids only) and the source's hash totals, and removes the rest."""
+reports, the checkpoint (ids only), the source's hash totals and Q.2's source facts (names and birth
+dates: Q.10 removes them once the domain is open, migrated_remove with the content), and removes the rest."""
 
 from __future__ import annotations
 
