@@ -45,7 +45,7 @@ from fhir_throughput import raw_copy  # noqa: E402
 from kt2ref.kt13.generator import creates, generate  # noqa: E402
 
 from kt2ops.migration.client import FhirClient, FhirError  # noqa: E402
-from kt2ops.migration.mapping import Unresolved, kt13_reference, to_fhir  # noqa: E402
+from kt2ops.migration.mapping import Unresolved, kt13_reference, migration_system, to_fhir  # noqa: E402
 from kt2ops.migration.migrate import BATCH_SIZE, DOMAIN_SYSTEM, Checkpoint  # noqa: E402
 from kt2ops.migration.p8 import migrate, validate  # noqa: E402
 from kt2ops.migration.rollback import delete_matching, remove_migrated  # noqa: E402
@@ -120,8 +120,8 @@ def ceiling(target: Target, admin: FhirClient, work: Path, base: str, batch_size
         float, int]:
     """The same resources as P.8's, created again plainly: each application's own in transaction Bundles of
     POSTs (no condition), every reference a resolved one (to what P.8 created: the server checks it as it
-    does P.8's), the migration identifier swapped for a bench one; types in order, `concurrency` Bundles in
-    flight. (seconds, resources created)."""
+    does P.8's), the migration identifier swapped for a bench one (the others kept: indexed alike); types
+    in order, `concurrency` Bundles in flight. (seconds, resources created)."""
     staging, checkpoint = Staging(work / "ceiling.sqlite"), Checkpoint(work / "checkpoint.sqlite")
     domain = next(admin.search_all("Organization", identifier=f"{DOMAIN_SYSTEM}|{DOMAIN}"))
     organization = f"Organization/{domain['id']}"
@@ -138,7 +138,8 @@ def ceiling(target: Target, admin: FhirClient, work: Path, base: str, batch_size
             resource = to_fhir(kind, row, base, refer, organization, None, f"Endpoint/{row['sender']}")
         except Unresolved:  # in P.8's error list
             return None
-        resource["identifier"] = [{"system": BENCH_SYSTEM, "value": f"{run}-{row['source_id']}"}]
+        mark, bench = migration_system(kind), {"system": BENCH_SYSTEM, "value": f"{run}-{row['source_id']}"}
+        resource["identifier"] = [bench if i.get("system") == mark else i for i in resource["identifier"]]
         return {"resource": resource, "request": {"method": "POST", "url": kind}}
 
     publishers = {app: target.client(DOMAIN, app) for app in sorted(staging.senders())}
