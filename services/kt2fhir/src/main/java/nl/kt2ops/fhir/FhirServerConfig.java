@@ -105,6 +105,11 @@ public class FhirServerConfig {
 		properties.putIfAbsent("hibernate.dialect", HapiFhirPostgresDialect.class.getName());
 		properties.putIfAbsent("hibernate.hbm2ddl.auto", "update");
 		properties.putIfAbsent("hibernate.jdbc.batch_size", "20");
+		// A Bundle's flush inserts each resource's rows table by table (resource, version, indexes, search
+		// URL); ordered, the rows of one table go in one JDBC batch, which the driver sends as one statement
+		// (reWriteBatchedInserts in the role's datasource URL).
+		properties.putIfAbsent("hibernate.order_inserts", "true");
+		properties.putIfAbsent("hibernate.order_updates", "true");
 		properties.putIfAbsent("hibernate.cache.use_query_cache", "false");
 		properties.putIfAbsent("hibernate.cache.use_second_level_cache", "false");
 		properties.putIfAbsent("hibernate.search.enabled", "false");
