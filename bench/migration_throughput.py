@@ -15,9 +15,9 @@ identifiers are the run's alone). Then:
      Bundle size and concurrency: what the migration's conditional creates and ordering cost is the gap;
   4. a raw PostgreSQL COPY of the same mapped resources into a scratch table on the host (no HTTP, no TLS,
      no validation): the physical reference.
-Before the first size, an unreported round of --warm-up messages runs the same steps, so that the JIT warm-up
-of a freshly started HAPI does not fall on the first P.8 alone (measured at 100,000: 0.65 of the ceiling cold,
-0.81 warm; 10,000 messages were not enough: 0.60 at 30,000 right after them, 0.73 at the next 30,000).
+Before the first size, an unreported round of --warm-up messages runs the same steps, so that the warm-up of a
+freshly started (or half an hour idle) HAPI does not fall on the first P.8 alone (measured at 100,000: 0.65 of
+the ceiling cold, 0.81 warm; 10,000 messages were not enough: 0.60 at 30,000 right after them, 0.73 next).
 Afterwards what the run created is removed again (as rollback R does), unless --keep (a lab about to be
 torn down: removing 300,000 resources through FHIR takes longer than creating them).
 
