@@ -121,6 +121,11 @@ def source_facts(export: Path, kt13_base: str, path: Path) -> SourceFacts:
     return facts
 
 
+def write_source_facts(export: Path, kt13_base: str, path: Path) -> None:
+    """`source_facts` written to `path` and closed (what a process of its own can hand back)."""
+    source_facts(export, kt13_base, path).close()
+
+
 def _target_facts(kind: str, resource: dict[str, Any], links: dict[str, str]) -> Facts:
     def link(reference: dict[str, Any] | None) -> str | None:
         return links.get(reference["reference"], "not migrated: " + reference["reference"]) if reference else None

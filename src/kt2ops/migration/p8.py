@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kt2ops.migration.content import SOURCE_FACTS, source_facts
+from kt2ops.lifeline import end_with_parent
+from kt2ops.migration.content import SOURCE_FACTS, write_source_facts
 from kt2ops.migration.migrate import BATCH_SIZE, Checkpoint, Migration, Progress, Result
 from kt2ops.migration.profile_check import check_profiles, check_publishers
 from kt2ops.migration.stage import Staging
@@ -100,24 +103,28 @@ def migrate(export: Path, work: Path, doc: dict[str, Any], target: Target, batch
     source-totals.json and migration.json and removes the staging and the export. Resumes from the
     checkpoint of an interrupted run. `keys` (client id -> private key) runs only those applications' parts
     with the keys given (a supplier's own run); by default every application runs with its key of the PKI."""
-    staging, validation = validate(export, work, doc, reference)
-    checkpoint = Checkpoint(work / "checkpoint.sqlite")
-    domain = doc["domain"]["id"]
-    publishers = {app: target.client(domain, app, key) for app, key in keys.items()} if keys else \
-        {app: target.client(domain, app) for app in sorted(staging.senders())}
-    try:
-        result: Result = Migration(staging, checkpoint, publishers, doc["kt13"]["fhir_base"], batch_size, progress,
-                                   concurrency).run()
-        source = Totals.open(work / SOURCE_TOTALS)  # written by the validation
-        source.release()
-        _write_json(work / "source-totals.json", source.as_dict())
-        # Q.2's content check needs what the KT 1.3 messages state; the export itself goes below.
-        source_facts(export, doc["kt13"]["fhir_base"], work / SOURCE_FACTS).close()
-    finally:
-        staging.close()
-        checkpoint.close()
-        for client in publishers.values():
-            client.close()
+    # Q.2's content check needs what the KT 1.3 messages state (the export goes below). They are read from the
+    # export on their own, so in a process of their own beside the validation they take the core it leaves
+    # idle (the server waits for the validation) rather than time after the replay; a killed run ends it too.
+    with ProcessPoolExecutor(1, multiprocessing.get_context("fork"), initializer=end_with_parent) as background:
+        facts = background.submit(write_source_facts, export, doc["kt13"]["fhir_base"], work / SOURCE_FACTS)
+        staging, validation = validate(export, work, doc, reference)
+        checkpoint = Checkpoint(work / "checkpoint.sqlite")
+        domain = doc["domain"]["id"]
+        publishers = {app: target.client(domain, app, key) for app, key in keys.items()} if keys else \
+            {app: target.client(domain, app) for app in sorted(staging.senders())}
+        try:
+            result: Result = Migration(staging, checkpoint, publishers, doc["kt13"]["fhir_base"], batch_size,
+                                       progress, concurrency).run()
+            source = Totals.open(work / SOURCE_TOTALS)  # written by the validation
+            source.release()
+            _write_json(work / "source-totals.json", source.as_dict())
+            facts.result()
+        finally:
+            staging.close()
+            checkpoint.close()
+            for client in publishers.values():
+                client.close()
     migrated = sum(result.migrated.values())
     summary = {"domain": doc["domain"]["id"], "environment": target.environment,
                "finished": datetime.now(UTC).isoformat(), "in_scope": validation["in_scope"],
