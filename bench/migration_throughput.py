@@ -9,7 +9,8 @@ identifiers are the run's alone). Then:
      of every resource and the source's hash totals; no server;
   2. P.8 end to end, as `kt2 run P.8` runs it, in a process of its own (its peak memory is its own): each
      application with its own key, transaction Bundles of conditional creates through nginx + TLS + token +
-     Koppeltaal's rules + profile check + HAPI JPA;
+     Koppeltaal's rules + profile check + HAPI JPA; and the replay alone, after the validation (the server
+     has nothing to do until the validation ends);
   3. the server's ceiling: the same resources created again plainly (transaction Bundles of POSTs, no
      condition, every reference resolved: to what P.8 created), each by its own application, at the same
      Bundle size and concurrency: what the migration's conditional creates and ordering cost is the gap;
@@ -212,6 +213,8 @@ def report(runs: list[dict], env: str, batch_size: int, concurrency: int) -> Non
         rows = [("client side alone (messages/s)", r["client_seconds"], r["messages"] / r["client_seconds"], "", ""),
                 (f"P.8 end to end (resources/s; errors {p8['errors']})", p8["wall"], rate,
                  f"{rate / ceiling_rate:.2f}c", f"{p8['peak_kib'] / 1024:.0f}"),
+                ("  of which the replay after the validation", p8["seconds"], n / p8["seconds"],
+                 f"{n / p8['seconds'] / ceiling_rate:.2f}c", ""),
                 (f"plain creates of {r['plain']} of them (ceiling c)", r["ceiling_seconds"], ceiling_rate, "1.00c",
                  ""),
                 ("raw PostgreSQL COPY (resources/s)", r["copy_seconds"], copy_rate, f"{rate / copy_rate:.3f}", "")]
