@@ -109,22 +109,22 @@ def migrate(export: Path, work: Path, doc: dict[str, Any], target: Target, batch
     with ProcessPoolExecutor(1, multiprocessing.get_context("fork"), initializer=end_with_parent) as background:
         facts = background.submit(write_source_facts, export, doc["kt13"]["fhir_base"], work / SOURCE_FACTS)
         staging, validation = validate(export, work, doc, reference)
-        checkpoint = Checkpoint(work / "checkpoint.sqlite")
-        domain = doc["domain"]["id"]
-        publishers = {app: target.client(domain, app, key) for app, key in keys.items()} if keys else \
-            {app: target.client(domain, app) for app in sorted(staging.senders())}
-        try:
-            result: Result = Migration(staging, checkpoint, publishers, doc["kt13"]["fhir_base"], batch_size,
-                                       progress, concurrency).run()
-            source = Totals.open(work / SOURCE_TOTALS)  # written by the validation
-            source.release()
-            _write_json(work / "source-totals.json", source.as_dict())
-            facts.result()
-        finally:
-            staging.close()
-            checkpoint.close()
-            for client in publishers.values():
-                client.close()
+    checkpoint = Checkpoint(work / "checkpoint.sqlite")
+    domain = doc["domain"]["id"]
+    publishers = {app: target.client(domain, app, key) for app, key in keys.items()} if keys else \
+        {app: target.client(domain, app) for app in sorted(staging.senders())}
+    try:
+        facts.result()  # done when the pool closed; a failure stops P.8 before anything is sent
+        result: Result = Migration(staging, checkpoint, publishers, doc["kt13"]["fhir_base"], batch_size, progress,
+                                   concurrency).run()
+        source = Totals.open(work / SOURCE_TOTALS)  # written by the validation
+        source.release()
+        _write_json(work / "source-totals.json", source.as_dict())
+    finally:
+        staging.close()
+        checkpoint.close()
+        for client in publishers.values():
+            client.close()
     migrated = sum(result.migrated.values())
     summary = {"domain": doc["domain"]["id"], "environment": target.environment,
                "finished": datetime.now(UTC).isoformat(), "in_scope": validation["in_scope"],
