@@ -327,6 +327,34 @@ def test_transaction_bundle_is_all_or_nothing(provisioned):
 
 
 @pytest.mark.lab
+def test_a_transaction_creating_one_identifier_twice_is_refused(provisioned):
+    # HAPI's check that no conditional create's match URL matches two of the Bundle's resources, with each URL
+    # parsed once per request (MatchUrlOncePerRequest): every URL must still be compared with every resource.
+    app = kt2_client(provisioned, "acc22", DOMAIN, EHR)
+    values = [uuid.uuid4().hex for _ in range(5)]
+
+    def entry(value: str, *also: str) -> dict:
+        identifiers = [{"system": "urn:test", "value": v} for v in (value, *also)]
+        return {"resource": {**_patient(value), "identifier": identifiers}, "request": {
+            "method": "POST", "url": "Patient", "ifNoneExist": f"Patient?identifier=urn:test|{value}"}}
+
+    def transaction(entries: list[dict]) -> dict:
+        return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+    # The last Patient also carries the third one's identifier: the third's match URL matches two resources.
+    twice = app.fhir("POST", "", json=transaction([entry(v) for v in values[:4]] + [entry(values[4], values[2])]))
+    assert twice.status_code == 400, twice.text
+    assert "HAPI-0542" in twice.text and f"identifier=urn:test|{values[2]}" in twice.text
+    for value in values:
+        assert app.fhir("GET", f"Patient?identifier=urn:test|{value}&_summary=count").json()["total"] == 0
+    distinct = app.fhir("POST", "", json=transaction([entry(v) for v in values]))
+    assert distinct.status_code == 200, distinct.text
+    assert [e["response"]["status"][:3] for e in distinct.json()["entry"]] == ["201"] * 5
+    for value in values:
+        assert app.fhir("GET", f"Patient?identifier=urn:test|{value}&_summary=count").json()["total"] == 1
+
+
+@pytest.mark.lab
 def test_malformed_resource_is_refused_and_nothing_is_stored(provisioned):
     app = kt2_client(provisioned, "acc22", DOMAIN, EHR)
     before = app.fhir("GET", "Patient?_summary=count").json()["total"]

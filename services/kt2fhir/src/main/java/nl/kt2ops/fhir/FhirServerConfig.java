@@ -12,6 +12,7 @@ import ca.uhn.fhir.jpa.model.config.PartitionSettings;
 import ca.uhn.fhir.jpa.model.config.SubscriptionSettings;
 import ca.uhn.fhir.jpa.model.dialect.HapiFhirPostgresDialect;
 import ca.uhn.fhir.jpa.search.DatabaseBackedPagingProvider;
+import ca.uhn.fhir.jpa.searchparam.matcher.InMemoryResourceMatcher;
 import ca.uhn.fhir.jpa.subscription.channel.config.SubscriptionChannelConfig;
 import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import ca.uhn.fhir.rest.server.RestfulServer;
@@ -70,6 +71,13 @@ public class FhirServerConfig {
 		// The KT2 profiles say what a resource carries; a missing element need not be indexed.
 		settings.setIndexMissingFields(JpaStorageSettings.IndexEnabledEnum.DISABLED);
 		return settings;
+	}
+
+	/** HAPI's own matcher, replaced: see {@link MatchUrlOncePerRequest}. */
+	@Primary
+	@Bean
+	public InMemoryResourceMatcher matchUrlOncePerRequest() {
+		return new MatchUrlOncePerRequest();
 	}
 
 	@Bean
