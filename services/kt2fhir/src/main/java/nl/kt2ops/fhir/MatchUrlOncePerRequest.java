@@ -26,6 +26,9 @@ public class MatchUrlOncePerRequest extends InMemoryResourceMatcher {
 
 	private static final String KEY = MatchUrlOncePerRequest.class.getName();
 
+	/** Per type and request: a Bundle's URLs, bounded for a request that lives long (a server's own job). */
+	static final int MAX_KEPT = 1000;
+
 	@Autowired
 	private FhirContext fhirContext;
 
@@ -56,7 +59,9 @@ public class MatchUrlOncePerRequest extends InMemoryResourceMatcher {
 				return super.match(criteria, resource, indexed, request); // HAPI's answer for it
 			}
 			map.clean();
-			parsed.put(criteria, map);
+			if (parsed.size() < MAX_KEPT) {
+				parsed.put(criteria, map);
+			}
 		}
 		return match(map, resource, type, indexed);
 	}
