@@ -27,7 +27,7 @@ public class MatchUrlOncePerRequest extends InMemoryResourceMatcher {
 	private static final String KEY = MatchUrlOncePerRequest.class.getName();
 
 	/** Per type and request: a Bundle's URLs, bounded for a request that lives long (a server's own job). */
-	static final int MAX_KEPT = 1000;
+	private static final int MAX_KEPT = 1000;
 
 	@Autowired
 	private FhirContext fhirContext;
