@@ -110,7 +110,7 @@ public class Domains {
 				new PartitionEntity().setId(partitions.generateRandomUnusedPartitionId()).setName(id),
 				new SystemRequestDetails()));
 		SystemRequestDetails system = system(id);
-		Organization org = new Organization();
+		Organization org = ProfileRules.declared(new Organization());
 		org.setActive(true).setName(wanted.path("name").asText());
 		org.addIdentifier(new Identifier().setSystem(DOMAIN_SYSTEM).setValue(id));
 		String orgId = ensure(system, current.map(d -> "Organization/" + d.organizationId()).orElse(null), org);
@@ -210,7 +210,7 @@ public class Domains {
 	}
 
 	private static Device device(String clientId, String name, String orgId) {
-		Device device = new Device();
+		Device device = ProfileRules.declared(new Device());
 		device.setStatus(Device.FHIRDeviceStatus.ACTIVE);
 		device.addIdentifier(new Identifier().setSystem(CLIENT_ID_SYSTEM).setValue(clientId));
 		device.addDeviceName().setName(name).setType(Device.DeviceNameType.USERFRIENDLYNAME);
@@ -220,7 +220,7 @@ public class Domains {
 
 	/** Connection and payload type are fixed by the KT2Endpoint profile. */
 	private static Endpoint endpoint(String clientId, String name, String orgId) {
-		Endpoint endpoint = new Endpoint();
+		Endpoint endpoint = ProfileRules.declared(new Endpoint());
 		endpoint.setStatus(Endpoint.EndpointStatus.ACTIVE).setName(name);
 		endpoint.addIdentifier(new Identifier().setSystem(CLIENT_ID_SYSTEM).setValue(clientId));
 		endpoint.setConnectionType(new Coding(

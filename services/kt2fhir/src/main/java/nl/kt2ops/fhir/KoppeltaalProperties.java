@@ -37,6 +37,8 @@ public class KoppeltaalProperties {
 		private final Security security = new Security();
 		/** Public base the FHIR URLs are built on, e.g. https://acc21.koppeltaal.test/api/v1 */
 		private String publicBaseUrl = "http://localhost:8080/api/v1";
+		/** How entries of transaction and batch Bundles are treated (the inventory's kt2_env.transaction_rules). */
+		private TransactionRules transactionRules = TransactionRules.REFERENCE;
 
 		public Security getSecurity() {
 			return security;
@@ -49,6 +51,24 @@ public class KoppeltaalProperties {
 		public void setPublicBaseUrl(String publicBaseUrl) {
 			this.publicBaseUrl = publicBaseUrl.replaceAll("/+$", "");
 		}
+
+		public TransactionRules getTransactionRules() {
+			return transactionRules;
+		}
+
+		public void setTransactionRules(TransactionRules transactionRules) {
+			this.transactionRules = transactionRules;
+		}
+	}
+
+	/**
+	 * REFERENCE: as KT 2.0's reference server (production) runs, entries of a transaction or batch are stored as
+	 * sent: resource-origin neither stamped nor checked, the scope not applied. KT: entries get KT's per-resource
+	 * rules, as a single create or update does.
+	 */
+	public enum TransactionRules {
+		REFERENCE,
+		KT
 	}
 
 	public static class Security {

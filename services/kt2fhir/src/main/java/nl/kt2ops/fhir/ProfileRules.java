@@ -20,6 +20,9 @@ import java.util.stream.StreamSupport;
 public class ProfileRules {
 
 	static final String RULES = "/kt2-profiles.json";
+	/** A KT2 profile's canonical URL is this and the type's name. */
+	static final String PROFILE_BASE = "http://koppeltaal.nl/fhir/StructureDefinition/KT2";
+	private static final String TASK_CODES = "http://vzvz.nl/fhir/CodeSystem/koppeltaal-task-code";
 	private static final Pattern FHIR_ID = Pattern.compile("[A-Za-z0-9\\-.]{1,64}");
 	private static final String COD472 = "urn:oid:2.16.840.1.113883.2.4.3.11.22.472";
 	private static final Map<String, String> COD472_DISPLAY =
@@ -37,6 +40,12 @@ public class ProfileRules {
 		}
 	}
 
+	/** The server's own resources (the domain admin's mirror, AuditEvents) declare their KT2 profile too. */
+	public static <T extends org.hl7.fhir.r4.model.Resource> T declared(T resource) {
+		resource.getMeta().addProfile(PROFILE_BASE + resource.fhirType());
+		return resource;
+	}
+
 	public boolean profiles(String type) {
 		return rules.has(type);
 	}
@@ -49,6 +58,10 @@ public class ProfileRules {
 		extension(found, type, resource, ResourceOriginInterceptor.EXTENSION, RESOURCE_ORIGIN);
 		if (rule.isMissingNode()) {
 			return found;
+		}
+		String profile = PROFILE_BASE + type;
+		if (!contains(resource.path("meta").path("profile"), profile)) {
+			found.add(type + ".meta.profile: must name " + profile + " (the profile KT 2.0 validates against)");
 		}
 		for (JsonNode path : rule.path("required")) {
 			required(found, type, resource, path.asText());
@@ -200,6 +213,13 @@ public class ProfileRules {
 					}
 				}
 			});
+			case "view-part-of" -> {
+				boolean view = StreamSupport.stream(resource.path("code").path("coding").spliterator(), false)
+						.anyMatch(c -> TASK_CODES.equals(c.path("system").asText()) && "view".equals(c.path("code").asText()));
+				if (view && resource.path("partOf").isEmpty()) {
+					found.add(type + ".partOf: required for a Task with code view (the task it shows)");
+				}
+			}
 			default -> throw new IllegalStateException(RULES + " names an unknown check: " + check);
 		}
 	}

@@ -10,6 +10,7 @@ import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.param.ReferenceOrListParam;
 import ca.uhn.fhir.rest.param.ReferenceParam;
 import ca.uhn.fhir.rest.server.exceptions.ForbiddenOperationException;
+import ca.uhn.fhir.rest.server.exceptions.InternalErrorException;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import java.util.Set;
 import org.hl7.fhir.instance.model.api.IBaseResource;
@@ -21,7 +22,9 @@ import org.springframework.stereotype.Component;
 /**
  * resource-origin as KT 2.0 keeps it: the server stamps the Device of the token's application on create (a
  * client-set one is refused, 400), keeps it on update (a missing one is copied from the stored version, a
- * changed one is refused, 403), and a scope limited to resource-origins narrows searches, reads and writes.
+ * changed one is refused, 403; a stored version without one fails, 500, as on the reference server), and a
+ * scope limited to resource-origins narrows searches, reads and writes. Entries of a transaction or batch get
+ * these rules only under the {@code kt} transaction rules; under {@code reference} they are stored as sent.
  */
 @Component
 @Interceptor
@@ -29,6 +32,22 @@ public class ResourceOriginInterceptor implements KoppeltaalInterceptor {
 
 	static final String EXTENSION = "http://koppeltaal.nl/fhir/StructureDefinition/resource-origin";
 	static final String SEARCH_PARAMETER = "resource-origin";
+
+	private final boolean bundlesUnchecked;
+
+	public ResourceOriginInterceptor(KoppeltaalProperties properties) {
+		bundlesUnchecked = properties.getFhir().getServer().getTransactionRules()
+				== KoppeltaalProperties.TransactionRules.REFERENCE;
+	}
+
+	/** The grant these rules apply to: none for the server's own requests, and none for a Bundle's entries
+	 * under the reference rules (whose hook sees the request's own resource only, never a Bundle's). */
+	private Grant checked(RequestDetails request) {
+		Grant grant = Grant.of(request);
+		RestOperationTypeEnum operation = request == null ? null : request.getRestOperationType();
+		boolean bundle = operation == RestOperationTypeEnum.TRANSACTION || operation == RestOperationTypeEnum.BATCH;
+		return bundle && bundlesUnchecked ? null : grant;
+	}
 
 	static String originOf(IBaseResource resource) {
 		if (resource instanceof DomainResource domainResource) {
@@ -48,7 +67,7 @@ public class ResourceOriginInterceptor implements KoppeltaalInterceptor {
 
 	@Hook(Pointcut.STORAGE_PRESTORAGE_RESOURCE_CREATED)
 	public void created(IBaseResource resource, RequestDetails request) {
-		Grant grant = Grant.of(request);
+		Grant grant = checked(request);
 		if (grant == null || !(resource instanceof DomainResource)) {
 			return;
 		}
@@ -68,16 +87,20 @@ public class ResourceOriginInterceptor implements KoppeltaalInterceptor {
 
 	@Hook(Pointcut.STORAGE_PRESTORAGE_RESOURCE_UPDATED)
 	public void updated(IBaseResource stored, IBaseResource updated, RequestDetails request) {
-		Grant grant = Grant.of(request);
+		Grant grant = checked(request);
 		if (grant == null || !(updated instanceof DomainResource)) {
 			return;
 		}
 		String storedOrigin = originOf(stored);
+		if (storedOrigin == null) {
+			throw new InternalErrorException("resource-extension isn't found on the persisted version of "
+					+ stored.fhirType() + "/" + stored.getIdElement().getIdPart());
+		}
 		inReach(grant, stored, 'u', storedOrigin);
 		String newOrigin = originOf(updated);
-		if (newOrigin == null && storedOrigin != null) {
+		if (newOrigin == null) {
 			stamp(updated, storedOrigin);
-		} else if (newOrigin != null && !newOrigin.equals(storedOrigin)) {
+		} else if (!newOrigin.equals(storedOrigin)) {
 			throw new ForbiddenOperationException("resource-origin may not change (stored " + storedOrigin
 					+ ", sent " + newOrigin + ")");
 		}
@@ -85,7 +108,7 @@ public class ResourceOriginInterceptor implements KoppeltaalInterceptor {
 
 	@Hook(Pointcut.STORAGE_PRESTORAGE_RESOURCE_DELETED)
 	public void deleted(IBaseResource stored, RequestDetails request) {
-		Grant grant = Grant.of(request);
+		Grant grant = checked(request);
 		if (grant != null) {
 			inReach(grant, stored, 'd', originOf(stored));
 		}

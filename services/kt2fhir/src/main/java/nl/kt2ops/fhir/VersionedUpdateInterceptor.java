@@ -10,14 +10,18 @@ import org.hl7.fhir.instance.model.api.IBaseBundle;
 import org.hl7.fhir.r4.model.Bundle;
 import org.springframework.stereotype.Component;
 
-/** KT 2.0 updates are versioned: a PUT without If-Match is refused (412), in a transaction Bundle too. */
+/**
+ * KT 2.0 updates are versioned: every kind of update (PUT, conditional PUT, PATCH) without If-Match is refused
+ * (412), in a transaction Bundle too.
+ */
 @Component
 @Interceptor
 public class VersionedUpdateInterceptor implements KoppeltaalInterceptor {
 
 	@Hook(Pointcut.SERVER_INCOMING_REQUEST_PRE_HANDLED)
 	public void requireIfMatch(RequestDetails request, RestOperationTypeEnum operation) {
-		if (operation == RestOperationTypeEnum.UPDATE && isBlank(request.getHeader("If-Match"))) {
+		boolean update = operation == RestOperationTypeEnum.UPDATE || operation == RestOperationTypeEnum.PATCH;
+		if (update && isBlank(request.getHeader("If-Match"))) {
 			throw new PreconditionFailedException("If-Match is required on update (the version you read, "
 					+ "e.g. W/\"1\")");
 		}
@@ -28,7 +32,8 @@ public class VersionedUpdateInterceptor implements KoppeltaalInterceptor {
 		if (transaction instanceof Bundle bundle) {
 			for (int i = 0; i < bundle.getEntry().size(); i++) {
 				Bundle.BundleEntryRequestComponent entry = bundle.getEntry().get(i).getRequest();
-				if (entry.getMethod() == Bundle.HTTPVerb.PUT && isBlank(entry.getIfMatch())) {
+				boolean update = entry.getMethod() == Bundle.HTTPVerb.PUT || entry.getMethod() == Bundle.HTTPVerb.PATCH;
+				if (update && isBlank(entry.getIfMatch())) {
 					throw new PreconditionFailedException("Bundle.entry[" + i + "].request.ifMatch is required on "
 							+ "update (" + entry.getUrl() + ")");
 				}
