@@ -22,7 +22,11 @@ options:
   environment_host: {description: Its inventory host., type: str, required: true}
   rules: {description: Cleaning rules file (deliver)., type: path}
   pki_dir: {description: The control machine's PKI directory (migrate)., type: path}
-  batch_size: {description: Resources per transaction Bundle., type: int, default: 50}
+  batch_size:
+    description:
+      - Resources per transaction Bundle; by default 50, or under the target's ingress limit (C(kt2_env.ingress_limit))
+        enough per request that the limit does not hold the migration below what the server takes (140 at 5/s).
+    type: int
 author: kt2ops
 """
 

@@ -13,7 +13,6 @@ import click
 from kt2ops.console import out
 from kt2ops.inventory.model import InventoryError, load_inventory
 from kt2ops.migration.client import FhirError
-from kt2ops.migration.migrate import BATCH_SIZE
 from kt2ops.migration.p8 import ValidationFailed, migrate, throttled, validate
 from kt2ops.migration.target import target_of, workdir
 from kt2ops.paths import LAB_INVENTORY
@@ -62,10 +61,11 @@ def validate_command(export: Path, inventory: Path, domain_id: str, out_dir: Pat
 @click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The application's private key (PEM, plain or vault-encrypted), registered with the domain on "
                    "that environment.")
-@click.option("--batch-size", default=BATCH_SIZE, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--batch-size", type=click.IntRange(1, 1000),
+              help="Resources per Bundle (default: sized for the environment's ingress limit).")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 16))
 def publish_command(export: Path, inventory: Path, domain_id: str, environment: str, application: str,
-                    key_file: Path, batch_size: int, concurrency: int) -> None:
+                    key_file: Path, batch_size: int | None, concurrency: int) -> None:
     """A supplier's own part of P.8: validate EXPORT and publish what APPLICATION sent to KT 1.3, with its own
     key, resumable like P.8. References to other applications' data go by their migration identifier.
     Exit 1 when validation blocks or the platform fails, 2 on bad input."""

@@ -1,11 +1,13 @@
 """The migration's side of KT 2.0: an application with SMART backend-services authorisation (a signed
 client assertion for a short-lived token, renewed before it expires), FHIR calls that ride out a restart
-of the server or its database (retried with backoff for a bounded time, each retry reported), transaction
-Bundles, counts (`_summary=count`) and paged reads."""
+of the server or its database (retried with backoff for a bounded time, each retry reported) and the
+ingress's request limit (paced beneath it, its refusals waited out), transaction Bundles, counts
+(`_summary=count`) and paged reads."""
 
 from __future__ import annotations
 
 import ssl
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,8 +18,33 @@ import httpx
 import jwt
 
 # A server or its database restarting: nginx's 502/504 while the FHIR server is down, its 500 while the
-# database is. (A 503 is the platform's deliberate answer, e.g. a closed domain: not retried.)
+# database is. (A 503 of the platform itself, e.g. a closed domain, is deliberate: not retried.)
 TRANSIENT = {500, 502, 504}
+LIMITER_PAUSE_MAX = 2.0  # seconds between tries while the ingress keeps refusing (it frees a request each 1/rate s)
+
+
+def limited(response: httpx.Response) -> bool:
+    """The ingress's limiter refused the request: a 503 of nginx itself (its HTML page). The platform's own 503
+    (a closed domain, a migration window) is a FHIR OperationOutcome or an OAuth error, always JSON."""
+    return response.status_code == 503 and "json" not in response.headers.get("content-type", "")
+
+
+class Pacer:
+    """Keeps the requests of every client that shares it (one source address) at `rate` per second, so the
+    ingress's limit is not reached by this process; thread-safe."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
 
 
 class FhirError(RuntimeError):
@@ -42,11 +69,13 @@ def diagnostics(response: httpx.Response) -> str:
 class FhirClient:
     """One application of one domain on one environment. `base_url` is the public name (token audience,
     TLS name); `connect_host` where to connect when that name is not in DNS (the lab). A transient failure
-    is retried for up to `patience` seconds, each retry told to `on_retry`."""
+    is retried for up to `patience` seconds, each retry told to `on_retry`. With a `pacer` (the ingress limits
+    requests per client address) every request waits its turn; a limiter's refusal is waited out however long
+    it lasts: back-pressure, never the end of a run."""
 
     def __init__(self, base_url: str, domain: str, client_id: str, private_key_pem: bytes, ca_file: str,
                  connect_host: str | None = None, timeout: float = 120, patience: float = 300,
-                 on_retry: Callable[[str], None] | None = None) -> None:
+                 on_retry: Callable[[str], None] | None = None, pacer: Pacer | None = None) -> None:
         public = httpx.URL(base_url.rstrip("/"))
         self.hostname = public.host
         self.domain = domain
@@ -59,12 +88,19 @@ class FhirClient:
         self.http = httpx.Client(base_url=origin, verify=ssl.create_default_context(cafile=ca_file),
                                  timeout=timeout, headers={"Host": self.hostname})
         self._token: tuple[str, float] | None = None
+        self.pacer = pacer
+        self.refused_by_limit = 0  # the ingress's refusals waited out
+        self.limiter_pause_max = LIMITER_PAUSE_MAX
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send, retrying transport errors and transient answers with backoff (0.5 s doubling to 10 s) until
-        `patience` runs out; then the last answer is returned (or the transport error raised)."""
+        `patience` runs out; then the last answer is returned (or the transport error raised). A limiter's
+        refusal is retried without end."""
         give_up = time.monotonic() + self.patience
+        refusals = 0  # by the limiter, in a row
         for attempt in count():
+            if self.pacer:
+                self.pacer.wait()
             try:
                 response = self.http.request(method, path, extensions={"sni_hostname": self.hostname}, **kwargs)
             except httpx.TransportError as error:
@@ -72,6 +108,11 @@ class FhirClient:
                     raise
                 problem = f"{type(error).__name__}: {error}"
             else:
+                if limited(response):
+                    refusals += 1
+                    self._back_off(method, path, refusals)
+                    give_up = time.monotonic() + self.patience  # the platform answered: patience starts anew
+                    continue
                 if response.status_code not in TRANSIENT or time.monotonic() >= give_up:
                     return response
                 problem = f"HTTP {response.status_code}"
@@ -81,6 +122,15 @@ class FhirClient:
                           "from now)")
             time.sleep(pause)
         raise AssertionError("unreachable")
+
+    def _back_off(self, method: str, path: str, in_a_row: int) -> None:
+        """The ingress refused: wait longer the more often it refused in a row, and tell every tenth time."""
+        self.refused_by_limit += 1
+        pause = min(0.2 * in_a_row, self.limiter_pause_max)
+        if self.refused_by_limit % 10 == 1:
+            self.on_retry(f"{self.client_id} on {self.hostname}: the ingress's limit refused {method} "
+                          f"{path.split('?')[0]} (503, {self.refused_by_limit} so far); waiting {pause:.1f} s")
+        time.sleep(pause)
 
     def token(self) -> str:
         if self._token is None or time.monotonic() > self._token[1]:

@@ -1,7 +1,7 @@
 """KT 1.3 resources as their KT 2.0 (FHIR R4) counterparts, per the migration guide: the same person
 types, a care plan activity becomes a Task (for = the client, owner = the performer, status from the
 newest status update), an ActivityDefinition's isActive/isArchived becomes its status. Every resource
-carries the migration-only identifier whose value is its KT 1.3 reference."""
+carries the migration-only identifier whose value is its KT 1.3 reference and declares its KT2 profile."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from kt2ops.migration.checks import ACTIVITY_STATUS
-from kt2ops.migration.profiles import ENDPOINT_EXTENSION, INSTANTIATES, RESOURCE_ORIGIN
+from kt2ops.migration.profiles import ENDPOINT_EXTENSION, INSTANTIATES, RESOURCE_ORIGIN, declared
 
 # The migration guide's temporary identifier: use temp, a system per type, the KT 1.3 link as value.
 MIGRATION_SYSTEM_BASE = "http://koppeltaal.nl/migration/identifier/"
@@ -104,7 +104,7 @@ def to_fhir(kind: str, row: sqlite3.Row, kt13_base: str, refer: Refer, organizat
     if origin:
         resource["extension"] = [*resource.get("extension", []),
                                  {"url": RESOURCE_ORIGIN, "valueReference": {"reference": origin}}]
-    return resource
+    return declared(resource)
 
 
 def migration_mark(resource: dict[str, Any]) -> str | None:

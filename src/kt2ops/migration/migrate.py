@@ -10,13 +10,16 @@ A Bundle the server refuses is split until the refused resources are found; they
 Within a type several Bundles are in flight at once (nothing of a type references its own type); a type
 starts when every Bundle of the types before it is settled, so references always point at what is there.
 
-Each application publishes its own data with its own credentials, so the server stamps its Device as
-resource-origin: all Patients of all applications go before the Tasks that point at them. A supplier
+Each application publishes its own data with its own credentials, and every resource carries that
+application's Device as resource-origin: stamped by the server where it stamps a transaction's entries (KT's
+rules), set by P.8 where the server stores them as sent (production). All Patients of all applications go
+before the Tasks that point at them. A supplier
 running its part alone refers to another application's resources by the guide's identifier (a conditional
 reference the server resolves), since its checkpoint does not know their server ids."""
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -38,8 +41,21 @@ DOMAIN_SYSTEM = "urn:kt2ops:domain"
 # of its type in it (BaseTransactionProcessor.validateNoDuplicates), a cost that grows with the square of the
 # Bundle's size: at 200 the migration reached 0.62 of plain creates, at 50 0.72 (bench/migration_throughput.py).
 BATCH_SIZE = 50
+# Under an ingress limit per client address a Bundle must carry enough to keep the server busy at the allowed
+# requests per second: about what HAPI takes from P.8 in the lab (bench/migration_throughput.py, ~700/s with
+# Bundles of 50), up to Bundles of 500.
+SERVER_RATE = 700
+MAX_BUNDLE = 500
 # ("<application> <type>", done, total) after every Bundle
 Progress = Callable[[str, int, int], None]
+
+
+def bundle_size(rate_limit: float | None) -> int:
+    """Resources per Bundle: BATCH_SIZE, or under an ingress limit (requests/s) as many as keep the limit from
+    holding the migration below what the server takes."""
+    if not rate_limit:
+        return BATCH_SIZE
+    return min(MAX_BUNDLE, max(BATCH_SIZE, math.ceil(SERVER_RATE / rate_limit)))
 
 
 class Checkpoint:
@@ -124,11 +140,14 @@ Sent = tuple[Part, int, list[tuple[sqlite3.Row, str]], list[tuple[sqlite3.Row, s
 
 class Migration:
     """P.8 for the applications in `publishers` (client id -> its FHIR client): every application of the
-    export in the runbook, one application when its supplier runs its part alone."""
+    export in the runbook, one application when its supplier runs its part alone. `set_origin`: the server
+    keeps a transaction's entries as sent, so each carries its publisher's Device from here."""
 
     def __init__(self, staging: Staging, checkpoint: Checkpoint, publishers: dict[str, FhirClient], kt13_base: str,
-                 batch_size: int = BATCH_SIZE, progress: Progress | None = None, concurrency: int = 4) -> None:
+                 batch_size: int = BATCH_SIZE, progress: Progress | None = None, concurrency: int = 4,
+                 set_origin: bool = True) -> None:
         self.staging, self.checkpoint, self.publishers = staging, checkpoint, publishers
+        self.set_origin = set_origin
         self.kt13_base = kt13_base
         self.batch_size = batch_size
         self.concurrency = max(1, concurrency)
@@ -198,9 +217,9 @@ class Migration:
         return reason is not None
 
     def _entry(self, kind: str, organization: str, row: sqlite3.Row) -> dict[str, Any]:
-        # No resource-origin: the server stamps the publisher's Device. An application's Endpoint has its
-        # client id as id, like its Device.
-        resource = to_fhir(kind, row, self.kt13_base, self.refer, organization, None, f"Endpoint/{row['sender']}")
+        # An application's Device and Endpoint have its client id as id.
+        origin = f"Device/{row['sender']}" if self.set_origin else None
+        resource = to_fhir(kind, row, self.kt13_base, self.refer, organization, origin, f"Endpoint/{row['sender']}")
         # The match URL with its type: HAPI then resolves a Bundle's conditional creates in one query
         # (TransactionProcessor.preFetchConditionalUrls, which needs "Type?param="), not one search each.
         return {"resource": resource, "request": {"method": "POST", "url": kind,

@@ -20,7 +20,7 @@ from typing import Any
 
 from kt2ops.lifeline import end_with_parent
 from kt2ops.migration.content import SOURCE_FACTS, write_source_facts
-from kt2ops.migration.migrate import BATCH_SIZE, Checkpoint, Migration, Progress, Result
+from kt2ops.migration.migrate import Checkpoint, Migration, Progress, Result, bundle_size
 from kt2ops.migration.profile_check import check_profiles, check_publishers
 from kt2ops.migration.stage import Staging
 from kt2ops.migration.target import Target
@@ -96,13 +96,14 @@ def readable_validation(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def migrate(export: Path, work: Path, doc: dict[str, Any], target: Target, batch_size: int = BATCH_SIZE,
+def migrate(export: Path, work: Path, doc: dict[str, Any], target: Target, batch_size: int | None = None,
             progress: Progress | None = None, reference: datetime | None = None,
             concurrency: int = 4, keys: dict[str, bytes] | None = None) -> dict[str, Any]:
     """P.8 / M.2: validate, then replay, each application publishing its own data; writes errors.json,
     source-totals.json and migration.json and removes the staging and the export. Resumes from the
     checkpoint of an interrupted run. `keys` (client id -> private key) runs only those applications' parts
-    with the keys given (a supplier's own run); by default every application runs with its key of the PKI."""
+    with the keys given (a supplier's own run); by default every application runs with its key of the PKI.
+    Bundles are sized for the target's ingress limit unless `batch_size` says otherwise."""
     # Q.2's content check needs what the KT 1.3 messages state (the export goes below). They are read from the
     # export on their own, so in a process of their own beside the validation they take the core it leaves
     # idle (the server waits for the validation) rather than time after the replay; a killed run ends it too.
@@ -115,8 +116,9 @@ def migrate(export: Path, work: Path, doc: dict[str, Any], target: Target, batch
         {app: target.client(domain, app) for app in sorted(staging.senders())}
     try:
         facts.result()  # done when the pool closed; a failure stops P.8 before anything is sent
-        result: Result = Migration(staging, checkpoint, publishers, doc["kt13"]["fhir_base"], batch_size, progress,
-                                   concurrency).run()
+        result: Result = Migration(staging, checkpoint, publishers, doc["kt13"]["fhir_base"],
+                                   batch_size or bundle_size(target.rate_limit), progress, concurrency,
+                                   set_origin=not target.stamps_origin).run()
         source = Totals.open(work / SOURCE_TOTALS)  # written by the validation
         source.release()
         _write_json(work / "source-totals.json", source.as_dict())
@@ -131,6 +133,8 @@ def migrate(export: Path, work: Path, doc: dict[str, Any], target: Target, batch
                "migrated": result.migrated, "bundles": result.sent,
                "errors": len(result.errors), "error_rate_percent": round(result.error_rate_percent, 3),
                "seconds": round(result.seconds, 2), "validation_sha256": validation["sha256"],
+               "transaction_rules": target.transaction_rules, "rate_limit": target.rate_limit,
+               "refused_by_limit": sum(client.refused_by_limit for client in publishers.values()),
                "resources_per_second": round(migrated / result.seconds, 1) if result.seconds else None}
     summary["errors_sha256"] = _write_json(work / "errors.json", result.errors)
     summary["sha256"] = _write_json(work / "migration.json", summary)

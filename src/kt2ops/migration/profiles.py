@@ -22,6 +22,8 @@ COD472 = "urn:oid:2.16.840.1.113883.2.4.3.11.22.472"
 COD472_DISPLAY = {"23": "Contactpersoon", "24": "Wettelijke vertegenwoordiger"}  # kt2-role-display-validation
 EXPANSION_TYPE = "http://vzvz.nl/fhir/CodeSystem/koppeltaal-usage-context-type"
 EXPANSION_VALUES = "http://vzvz.nl/fhir/CodeSystem/koppeltaal-expansion"
+TASK_CODES = "http://vzvz.nl/fhir/CodeSystem/koppeltaal-task-code"
+PROFILE_BASE = "http://koppeltaal.nl/fhir/StructureDefinition/KT2"  # + the type: a KT2 profile's canonical URL
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 ORIGIN_RULE = {"max": 1, "value": "valueReference", "targets": ["Device"]}  # every type
 
@@ -152,9 +154,29 @@ def _koppeltaal_expansion(kind: str, resource: dict[str, Any]) -> Iterator[str]:
                 yield f"{kind}.useContext[{i}].valueCodeableConcept: must be {EXPANSION_VALUES}|026-RolvdNaaste"
 
 
+def _view_part_of(kind: str, resource: dict[str, Any]) -> Iterator[str]:
+    view = any(c.get("system") == TASK_CODES and c.get("code") == "view"
+               for c in resource.get("code", {}).get("coding", []))
+    if view and not resource.get("partOf"):
+        yield f"{kind}.partOf: required for a Task with code view (the task it shows)"
+
+
 CHECKS: dict[str, Callable[[str, dict[str, Any]], Iterator[str]]] = {
     "name-use": _name_use, "official-name": _official_name, "email": _email, "role-display": _role_display,
-    "koppeltaal-expansion": _koppeltaal_expansion}
+    "koppeltaal-expansion": _koppeltaal_expansion, "view-part-of": _view_part_of}
+
+
+def profile_of(kind: str) -> str:
+    """The canonical URL of a type's KT2 profile, which its resources declare in meta.profile."""
+    return PROFILE_BASE + kind
+
+
+def declared(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource with its KT2 profile in meta.profile (KT 2.0 refuses a KT2 type that does not declare it)."""
+    profiles = resource.setdefault("meta", {}).setdefault("profile", [])
+    if (profile := profile_of(resource["resourceType"])) not in profiles:
+        profiles.append(profile)
+    return resource
 
 
 def violations(resource: dict[str, Any]) -> list[str]:
@@ -164,6 +186,8 @@ def violations(resource: dict[str, Any]) -> list[str]:
     rule = rules().get(kind)
     if rule is None:
         return found
+    if profile_of(kind) not in resource.get("meta", {}).get("profile", []):
+        found.append(f"{kind}.meta.profile: must name {profile_of(kind)} (the profile KT 2.0 validates against)")
     for path in rule.get("required", []):
         parents, element, _ = _parents(resource, path)
         found += [f"{kind}.{path}: required by the KT2 profile" for parent in parents if _empty(parent.get(element))]

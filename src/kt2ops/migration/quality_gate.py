@@ -104,9 +104,10 @@ def data_checks(work: Path, source: Totals, doc: dict[str, Any], client: FhirCli
     criteria = doc["migration"]["success_criteria"]
     failed = {kt13_reference(doc["kt13"]["fhir_base"], e["type"], e["source_id"]) for e in errors}
     counts = target_counts(client)
+    lacking: list[str] = []
     with tempfile.TemporaryDirectory(dir=work) as scratch:
         expected = source.without(failed, Path(scratch) / "expected.sqlite")  # the source without the error list
-        target = target_totals(client, Path(scratch) / "target.sqlite")
+        target = target_totals(client, Path(scratch) / "target.sqlite", lacking)
         differences = expected.differences(target)
         expected.release()
         target.release()
@@ -127,6 +128,9 @@ def data_checks(work: Path, source: Totals, doc: dict[str, Any], client: FhirCli
               not differences and expected.hash_total == target.hash_total,
               {"source_hash_total": expected.hash_total, "target_hash_total": target.hash_total,
                **({"differences": differences} if differences else {})}),
+        Check("Q.2", "every migrated resource declares its KT2 profile and names its publisher's Device",
+              not lacking, {"read_back": sum(target.counts.values()), "lacking": len(lacking),
+                            **({"first": lacking[:10]} if lacking else {})}),
         content_check(work, client, sum(counts.values())),
     ]
 

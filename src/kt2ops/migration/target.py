@@ -1,16 +1,18 @@
 """Where the migration reaches a KT 2.0 environment: its public name, where to connect, its PKI on the
-control machine (the CA, and per domain the applications' keys), and the directory a domain's migration
-to it keeps its reports in: `<inventory>/.runbook/migration/<domain>/<environment>/`."""
+control machine (the CA, and per domain the applications' keys), how its platform treats transactions and
+limits requests (the environment's facts), and the directory a domain's migration to it keeps its reports
+in: `<inventory>/.runbook/migration/<domain>/<environment>/`."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kt2ops.migration.client import FhirClient
+from kt2ops.inventory.model import load_inventory
+from kt2ops.migration.client import FhirClient, Pacer
 from kt2ops.secrets import read_secret
 
 ADMIN_APP_ID = "kt2ops-admin"  # the domain admin of every KT 2.0 domain (plugins/filter/domains.py)
@@ -25,21 +27,42 @@ class Target:
     base_url: str
     connect_host: str | None
     pki: Path
+    transaction_rules: str  # kt2_env.transaction_rules: reference (entries stored as sent) or kt (stamped)
+    rate_limit: float | None  # requests/s the ingress allows this machine; None: not limited (or exempt)
     report: Callable[[str], None] | None = None  # told of each retry while the target restarts
+    # One pacer for every client of the target: they share this machine's address, which the ingress limits.
+    pacer: Pacer | None = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pacer", Pacer(self.rate_limit) if self.rate_limit else None)
+
+    @property
+    def stamps_origin(self) -> bool:
+        """Whether the server stamps resource-origin on a transaction's entries (else the client must)."""
+        return self.transaction_rules == "kt"
 
     def client(self, domain: str, application: str = ADMIN_APP_ID, key: bytes | None = None) -> FhirClient:
         """An application's FHIR client: the domain admin unless named; its key from the PKI unless given (a
         supplier running its own part holds its own key)."""
         key = key or read_secret(self.pki / "apps" / domain / f"{application}.key")
         return FhirClient(self.base_url, domain, application, key, str(self.pki / "ca.crt"),
-                          connect_host=self.connect_host, on_retry=self.report)
+                          connect_host=self.connect_host, on_retry=self.report, pacer=self.pacer)
 
 
 def target_of(hostvars: dict[str, Any], environment: str, pki_dir: Path,
               report: Callable[[str], None] | None = None) -> Target:
-    """The target as an inventory host describes it (kt2_env.service_hostname, ansible_host)."""
-    name = hostvars["kt2_env"]["service_hostname"]
-    return Target(environment, f"https://{name}", hostvars.get("ansible_host"), pki_dir / environment, report)
+    """The target as an inventory host describes it (kt2_env: service_hostname, transaction_rules,
+    ingress_limit; ansible_host)."""
+    facts = hostvars["kt2_env"]
+    limit = facts["ingress_limit"]
+    return Target(environment, f"https://{facts['service_hostname']}", hostvars.get("ansible_host"),
+                  pki_dir / environment, facts["transaction_rules"], limit["rate"] if limit else None, report)
+
+
+def target_in(inventory: Path, environment: str, report: Callable[[str], None] | None = None) -> Target:
+    """The target of an environment of an inventory, its keys in the inventory's PKI."""
+    parsed = load_inventory(inventory)
+    return target_of(parsed.hostvars[parsed.group_hosts(environment)[0]], environment, inventory / ".pki", report)
 
 
 def migration_dir(inventory: Path, domain: str, environment: str) -> Path:

@@ -16,6 +16,7 @@ import orjson
 from kt2ops.migration.client import FhirClient
 from kt2ops.migration.mapping import migrated, migration_mark
 from kt2ops.migration.migrate import APPLICATION_SYSTEM
+from kt2ops.migration.profiles import RESOURCE_ORIGIN, profile_of
 from kt2ops.migration.stage import TYPES_IN_ORDER
 
 # Keys shaped as references, so the profile check reads them as the target's (check_profiles).
@@ -140,9 +141,21 @@ def _rekey(value: Any, keys: dict[str, str]) -> Any:
     return value
 
 
-def target_totals(client: FhirClient, path: Path) -> Totals:
+def undeclared(kind: str, resource: dict[str, Any]) -> list[str]:
+    """What production needs of a migrated resource that it lacks: its KT2 profile in meta.profile (every later
+    update is refused without), a Device as resource-origin (applications of scope own do not see it, and
+    every update of it fails). Which Device: the hash totals compare it with the source."""
+    missing = [] if profile_of(kind) in resource.get("meta", {}).get("profile", []) else ["meta.profile"]
+    origins = [e for e in resource.get("extension", []) if e.get("url") == RESOURCE_ORIGIN]
+    if not any(str(e.get("valueReference", {}).get("reference", "")).startswith("Device/") for e in origins):
+        missing.append("resource-origin")
+    return missing
+
+
+def target_totals(client: FhirClient, path: Path, lacking: list[str] | None = None) -> Totals:
     """The migrated resources as the target serves them, read page by page in reference order (so every
-    reference points at something already read); kept at `path`."""
+    reference points at something already read); kept at `path`. Each one that lacks what production needs
+    of it (`undeclared`) is added to `lacking` as `<Type> <KT 1.3 reference>: <what>`."""
     clients = {d["id"]: i["value"] for d in client.search_all("Device", identifier=f"{APPLICATION_SYSTEM}|")
                for i in d.get("identifier", []) if i.get("system") == APPLICATION_SYSTEM}
     keys = {f"Device/{device}": application_key(cid) for device, cid in clients.items()}
@@ -153,6 +166,8 @@ def target_totals(client: FhirClient, path: Path) -> Totals:
         for resource in client.search_all(kind, identifier=migrated(kind)):
             mark = migration_mark(resource)
             keys[f"{kind}/{resource['id']}"] = mark
+            if lacking is not None and (missing := undeclared(kind, resource)):
+                lacking.append(f"{kind} {mark}: no {' and no '.join(missing)}")
             totals.add(kind, mark, resource_hash(_rekey(resource, keys)))
     return totals.close()
 

@@ -16,7 +16,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from kt2ops.migration.migrate import BATCH_SIZE
 from kt2ops.migration.p8 import fetch_export, migrate
 from kt2ops.migration.target import Target
 from kt2ops.runbook.remote import Remote
@@ -76,7 +75,7 @@ def deliver(remote: Remote, files: list[Path], report: Callable[[str], None] | N
 
 
 def run_trial(doc: dict[str, Any], runbook: Path, work: Path, target: Target, expected_total: int | None,
-              batch_size: int = BATCH_SIZE) -> dict[str, Any]:
+              batch_size: int | None = None) -> dict[str, Any]:
     """Open the package (verified again), migrate it into the trial environment, report."""
     package, key = paths(runbook, doc["domain"]["id"])
     scratch = Path(tempfile.mkdtemp(dir=work, prefix=".open-"))

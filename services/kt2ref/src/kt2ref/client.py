@@ -1,5 +1,6 @@
-"""A KT 2.0 application's side of SMART backend services: sign an assertion, get a token, call FHIR.
-Used by the reference application service, the tests and the benchmarks."""
+"""A KT 2.0 application's side of SMART backend services: sign an assertion, get a token, call FHIR; a
+refusal of the ingress's request limit is waited out, as a well-behaved client does. Used by the reference
+application service, the tests and the benchmarks."""
 
 import ssl
 import time
@@ -8,6 +9,15 @@ from typing import Any
 
 import httpx
 import jwt
+
+# KT 2.0's resources declare their profile: this and the type (KT2Patient, ...).
+KT2_PROFILE_BASE = "http://koppeltaal.nl/fhir/StructureDefinition/KT2"
+LIMIT_PATIENCE = 120.0  # seconds a request waits out the ingress's limit before its refusal is returned
+
+
+def limited(response: httpx.Response) -> bool:
+    """The ingress's limiter refused (nginx's own 503 page); the platform's own 503 is JSON."""
+    return response.status_code == 503 and "json" not in response.headers.get("content-type", "")
 
 
 class Kt2Client:
@@ -33,10 +43,17 @@ class Kt2Client:
         return f"{self.public}/api/v1/{self.domain}/oauth2/token"
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """A request to a path under the public name, sent to connect_host with the right SNI and Host."""
+        """A request to a path under the public name, sent to connect_host with the right SNI and Host; sent
+        again while the ingress's limit refuses it (for up to LIMIT_PATIENCE seconds)."""
         headers = {"Host": self.hostname, **kwargs.pop("headers", {})}
-        return self.http.request(method, self.connect + path, headers=headers,
-                                 extensions={"sni_hostname": self.hostname}, **kwargs)
+        give_up, pause = time.monotonic() + LIMIT_PATIENCE, 0.2
+        while True:
+            response = self.http.request(method, self.connect + path, headers=headers,
+                                         extensions={"sni_hostname": self.hostname}, **kwargs)
+            if not limited(response) or time.monotonic() > give_up:
+                return response
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
     def assertion(self) -> str:
         now = int(time.time())

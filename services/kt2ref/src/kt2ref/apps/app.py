@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kt2ref import __version__
-from kt2ref.client import Kt2Client
+from kt2ref.client import KT2_PROFILE_BASE, Kt2Client
 from kt2ref.common import BadRequest, bad_request_handler, contract_result, dry_run, json_body, load_config
 from kt2ref.kt13.messages import EVENT_SYSTEM
 
@@ -106,7 +106,7 @@ class AppService:
                              "(sending stopped, runbook P.3)", 503, "transient")
         number = details.get("number") or uuid.uuid4().hex[:12]
         # What a portal asks a new client, and KT 2.0's Patient profile requires (the lab's defaults are made up).
-        patient = {"resourceType": "Patient", "active": True,
+        patient = {"resourceType": "Patient", "meta": {"profile": [KT2_PROFILE_BASE + "Patient"]}, "active": True,
                    "identifier": [{"system": f"urn:kt2ops:client:{app['id']}", "value": str(number)}],
                    "name": [{"use": "official", "given": [details.get("given", "Test")],
                              "family": details.get("family", "Client")}],
