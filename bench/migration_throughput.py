@@ -55,7 +55,7 @@ from kt2ops.migration.migrate import BATCH_SIZE, DOMAIN_SYSTEM, Checkpoint  # no
 from kt2ops.migration.p8 import migrate, validate  # noqa: E402
 from kt2ops.migration.rollback import delete_matching, remove_migrated  # noqa: E402
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging  # noqa: E402
-from kt2ops.migration.target import Target  # noqa: E402
+from kt2ops.migration.target import Target, target_in  # noqa: E402
 from kt2ops.runbook.context import load_domain  # noqa: E402
 from plugins.filter.domains import contract_domain  # noqa: E402
 
@@ -108,7 +108,7 @@ def client_side(work: Path, doc: dict) -> tuple[float, list[dict]]:
 
 def child(work: Path, kt13: str, env: str, address: str, batch_size: int, concurrency: int) -> None:
     """P.8 alone in its own process, so that its peak memory is its own."""
-    target = Target(env, f"https://{env}.koppeltaal.test", address, LAB / ".pki" / env)
+    target = target_in(LAB, env)
     start = time.perf_counter()
     summary = migrate(work / "export.jsonl", work, bench_domain(kt13), target, batch_size, concurrency=concurrency)
     print(json.dumps({**summary, "wall": time.perf_counter() - start, "peak_kib": peak_kib()}))
@@ -178,7 +178,7 @@ def ceiling(target: Target, admin: FhirClient, work: Path, base: str, batch_size
 def measure(messages_wanted: int, env: str, host: dict, batch_size: int, concurrency: int, keep: bool) -> dict:
     kt13 = f"BENCH{uuid.uuid4().hex[:6].upper()}"
     doc = bench_domain(kt13)
-    target = Target(env, f"https://{env}.koppeltaal.test", host["address"], LAB / ".pki" / env)
+    target = target_in(LAB, env)
     admin = target.client(DOMAIN)
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)

@@ -13,7 +13,7 @@ import uuid
 import pytest
 import yaml
 
-from kt2ops.migration.profiles import violations
+from kt2ops.migration.profiles import declared, profile_of, violations
 from kt2ops.paths import PROJECT_ROOT
 from kt2ops.secrets import read_secret
 from tests.integration.conftest import copy_lab_inventory, host_of, ok, playbook
@@ -61,7 +61,7 @@ def valid(tester):
     made: dict[str, dict] = {}
 
     def create(resource: dict) -> dict:
-        answer = tester.fhir("POST", resource["resourceType"], json=resource)
+        answer = tester.fhir("POST", resource["resourceType"], json=declared(resource))
         assert answer.status_code == 201, (resource["resourceType"], answer.text)
         made[resource["resourceType"]] = resource
         return answer.json()
@@ -202,6 +202,8 @@ def _judged_alike(broken: dict, answer) -> None:
     ("Task", {"note": [{"text": "not in KT 2.0"}]}, "Task.note"),
     ("Subscription", {"channel": {"type": "rest-hook", "payload": "application/fhir+json"}},
      "Subscription.channel.payload"),
+    ("Task", {"code": {"coding": [{"system": "http://vzvz.nl/fhir/CodeSystem/koppeltaal-task-code", "code": "view"}]}},
+     "Task.partOf"),
 ])
 def test_the_guides_other_rules_are_enforced(tester, valid, kind, change, element):
     broken = {**valid[kind], **change}
@@ -209,3 +211,17 @@ def test_the_guides_other_rules_are_enforced(tester, valid, kind, change, elemen
     assert answer.status_code == 422, answer.text
     assert any(element in " ".join(i.get("expression", [])) for i in answer.json()["issue"]), answer.text
     _judged_alike(broken, answer)
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("kind", TYPES)
+def test_a_resource_that_does_not_declare_its_kt2_profile_is_refused(tester, valid, kind):
+    """As production: a KT2 type whose meta.profile does not name its KT2 profile is refused, naming both."""
+    undeclared = {k: v for k, v in valid[kind].items() if k != "meta"}
+    answer = tester.fhir("POST", kind, json=undeclared)
+    assert answer.status_code == 422, answer.text
+    assert any(f"{kind}.meta.profile" in i.get("expression", []) and profile_of(kind) in i["diagnostics"]
+               for i in answer.json()["issue"]), answer.text
+    _judged_alike(undeclared, answer)
+    other = {**undeclared, "meta": {"profile": [profile_of("Patient" if kind != "Patient" else "Practitioner")]}}
+    assert tester.fhir("POST", kind, json=other).status_code == 422  # another type's profile is not its own

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from kt2ops.migration.target import Target
+from kt2ops.migration.target import target_in
 from tests.conftest import LAB_INVENTORY
 from tests.integration.conftest import contract, host_of, kt2_client
 
@@ -48,8 +48,7 @@ def test_new_client_reaches_kt2_with_the_applications_origin(provisioned):
     patient = reader.fhir("GET", answer["patient"]).json()
     assert patient["identifier"][0]["value"] == number
     # The applications' roles may not read Devices; the domain admin may.
-    support = Target("acc22", "https://acc22.koppeltaal.test", host["address"],
-                     LAB_INVENTORY / ".pki" / "acc22").client("ggz-noorderlicht")
+    support = target_in(LAB_INVENTORY, "acc22").client("ggz-noorderlicht")
     devices = {}
     for app in ("noorderlicht-ecd", "mindfit-module"):
         (devices[app],) = [d["id"] for d in support.search_all("Device", identifier=f"{APPLICATION}|{app}")]

@@ -16,10 +16,10 @@ import uuid
 import pytest
 
 from kt2ops.migration.mapping import migrated, migration_mark, migration_system
-from kt2ops.migration.profiles import violations
+from kt2ops.migration.profiles import profile_of, violations
 from kt2ops.migration.rollback import remove_migrated
 from kt2ops.migration.stage import TYPES_IN_ORDER
-from kt2ops.migration.target import Target
+from kt2ops.migration.target import target_in
 from kt2ops.migration.totals import target_counts
 from tests.conftest import ROOT, run
 from tests.integration.conftest import (
@@ -50,8 +50,7 @@ def step(inventory, name, *args):
 
 
 def prd2_client(lab, inventory):
-    return Target("prd2", "https://prd2.koppeltaal.test", host_of(lab, "prd2")["address"],
-                  inventory / ".pki" / "prd2").client(DOMAIN)
+    return target_in(inventory, "prd2").client(DOMAIN)
 
 
 @pytest.fixture(scope="module")
@@ -320,6 +319,37 @@ def test_a_mapping_that_drops_a_field_fails_q2_naming_resource_and_element(secur
     finally:
         migrate_afresh(secured, stopped)
     assert ok(step(stopped, "Q")).returncode == 0
+
+
+# P.8 as it was before production's transaction rules: it leaves resource-origin to the server.
+NO_ORIGIN = """
+import kt2ops.migration.migrate as migrate
+original = migrate.Migration.__init__
+def __init__(self, *args, **kwargs):
+    original(self, *args, **kwargs)
+    self.set_origin = False
+migrate.Migration.__init__ = __init__
+"""
+
+
+@pytest.mark.lab
+def test_resources_sent_without_resource_origin_fail_the_q_gate_under_production_rules(secured, stopped, tmp_path):
+    """prd2 runs the reference rules (entries stored as sent): a P.8 that leaves resource-origin to the server
+    is accepted, and the Q gate, reading every migrated resource back, refuses the result."""
+    (tmp_path / "sitecustomize.py").write_text(NO_ORIGIN)
+    try:
+        migrate_afresh(secured, stopped, env={"PYTHONPATH": str(tmp_path)})
+        assert all(not p.get("extension") for p in migrated_patients(secured, stopped))  # the mutation took effect
+        failed = step(stopped, "Q")
+        said = " ".join(failed.stdout.split())
+        assert failed.returncode != 0, said
+        assert "Q.2 every migrated resource declares its KT2 profile and names its publisher's Device: UNMET" in said
+        assert "no resource-origin" in said
+    finally:
+        migrate_afresh(secured, stopped)
+    said = " ".join(ok(step(stopped, "Q")).stdout.split())
+    assert "Q.2 every migrated resource declares its KT2 profile and names its publisher's Device: met" in said
+    assert all(p["meta"]["profile"] == [profile_of("Patient")] for p in migrated_patients(secured, stopped))
 
 
 def migrated_patients(secured, inventory):

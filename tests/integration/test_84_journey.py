@@ -20,7 +20,7 @@ import pyrage
 import pytest
 
 from kt2ops.migration.rollback import remove_migrated
-from kt2ops.migration.target import Target
+from kt2ops.migration.target import target_in
 from kt2ops.migration.totals import target_counts
 from kt2ops.secrets import age_identity, inventory_secret_dirs, plain_secrets, read_secret, vaulted_files
 from tests.conftest import run
@@ -72,8 +72,7 @@ def open_archive(inventory):
 
 
 def target(lab, inventory, environment):
-    return Target(environment, f"https://{environment}.koppeltaal.test", host_of(lab, environment)["address"],
-                  inventory / ".pki" / environment)
+    return target_in(inventory, environment)
 
 
 class LiveTraffic:

@@ -1,9 +1,15 @@
 """The migration's FHIR client rides out a restart of the server or its database (the server faked at the
 HTTP boundary): transient answers and dropped connections are retried and reported, a deliberate 503 is
-not, and once its patience runs out the last answer stands."""
+not, and once its patience runs out the last answer stands. The ingress's limit: a limiter's 503 (nginx's
+page) is back-pressure, waited out however often it comes, and a pacer keeps requests beneath the limit."""
+
+import threading
+import time
+from itertools import pairwise
 
 import httpx
 
+from kt2ops.migration.client import Pacer
 from tests.unit.test_fhir_paging import client_with
 
 
@@ -47,3 +53,45 @@ def test_when_patience_runs_out_the_last_answer_stands():
     client.on_retry = said.append
     assert client.call("GET", "Patient").status_code == 502
     assert 1 <= len(said) <= 3  # 0.5 s, then what is left of the second
+
+
+LIMITER_PAGE = "<html><head><title>503 Service Temporarily Unavailable</title></head></html>"
+
+
+def test_the_limiters_503_is_waited_out_however_long_it_lasts_and_told():
+    refusals = iter(range(12))
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth2/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 300})
+        if next(refusals, None) is not None:
+            return httpx.Response(503, text=LIMITER_PAGE, headers={"Content-Type": "text/html"})
+        return httpx.Response(200, json={"resourceType": "Bundle"})
+
+    client = client_with(handle)
+    client.patience = 0.1  # a limiter's refusal is not the platform failing: patience does not run out on it
+    client.limiter_pause_max = 0.01
+    said = []
+    client.on_retry = said.append
+    assert client.call("GET", "Patient").status_code == 200
+    assert client.refused_by_limit == 12
+    assert len(said) == 2 and all("the ingress's limit refused GET" in line for line in said)  # every tenth
+
+
+def test_a_pacer_spaces_the_requests_of_every_thread_sharing_it():
+    pacer, times, lock = Pacer(50), [], threading.Lock()
+
+    def send():
+        for _ in range(5):
+            pacer.wait()
+            with lock:
+                times.append(time.monotonic())
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    times.sort()
+    gaps = [b - a for a, b in pairwise(times)]
+    assert len(times) == 20 and min(gaps) >= 0.02 * 0.9  # never two requests within 1/50 s

@@ -9,7 +9,9 @@ from urllib.parse import quote
 import pytest
 
 from kt2ops.migration.client import FhirError
-from kt2ops.migration.migrate import Checkpoint, Migration
+from kt2ops.migration.migrate import Checkpoint, Migration, bundle_size
+from kt2ops.migration.profiles import RESOURCE_ORIGIN as ORIGIN
+from kt2ops.migration.profiles import profile_of
 from kt2ops.migration.stage import TYPES_IN_ORDER
 from tests.unit.test_migration_validation import KT13, RecordingTarget, base_export, patient, stage
 
@@ -69,20 +71,28 @@ def test_a_platform_error_stops_the_run_and_a_resume_sends_only_what_did_not_set
 
 
 def _origins_and_references(sent):
-    return ([e for r in sent for e in r.get("extension", []) if e["url"].endswith("/resource-origin")],
+    sent = sorted(sent, key=lambda r: r["resourceType"] == "ActivityDefinition")  # the module's last
+    return ([e for r in sent for e in r.get("extension", []) if e["url"] == ORIGIN],
             [e["valueReference"]["reference"] for r in sent for e in r.get("extension", [])
              if e["url"].endswith("/instantiates")])
 
 
-def test_each_application_publishes_its_own_data_with_its_own_client_and_no_origin_of_its_own(tmp_path):
+@pytest.mark.parametrize("set_origin", [True, False], ids=["reference-rules", "kt-rules"])
+def test_each_application_publishes_its_own_data_with_its_own_client_and_device(tmp_path, set_origin):
+    """Under production's rules the server keeps a transaction's entries as sent, so P.8 names each publisher's
+    Device; under KT's rules the server stamps it and refuses a client's."""
     staging = stage(tmp_path, base_export("ecd", offered_by="module"))
     ecd, module = RecordingTarget(), RecordingTarget()
-    result = Migration(staging, Checkpoint(tmp_path / "cp.sqlite"), {"ecd": ecd, "module": module}, KT13).run()
+    result = Migration(staging, Checkpoint(tmp_path / "cp.sqlite"), {"ecd": ecd, "module": module}, KT13,
+                       set_origin=set_origin).run()
     assert result.errors == [] and sum(result.migrated.values()) == 5
     assert [r["resourceType"] for r in module.sent] == ["ActivityDefinition"]
     assert sorted(r["resourceType"] for r in ecd.sent) == ["Patient", "Patient", "Practitioner", "Task"]
     origins, instantiates = _origins_and_references(ecd.sent + module.sent)
-    assert origins == []  # the server stamps the publisher's Device
+    expected = [{"url": ORIGIN, "valueReference": {"reference": "Device/ecd"}}] * 4 + \
+        [{"url": ORIGIN, "valueReference": {"reference": "Device/module"}}]
+    assert origins == (expected if set_origin else [])
+    assert all(r["meta"]["profile"] == [profile_of(r["resourceType"])] for r in ecd.sent + module.sent)
     assert instantiates == ["ActivityDefinition/x0"]  # the module's id, from the checkpoint
     patient = next(r for r in ecd.sent if r["resourceType"] == "Patient")
     assert patient["managingOrganization"]["reference"].startswith("Organization?identifier=")
@@ -96,3 +106,9 @@ def test_a_supplier_alone_refers_to_another_applications_data_by_its_migration_i
     _, [instantiates] = _origins_and_references(ecd.sent)
     assert instantiates == ("ActivityDefinition?identifier=http%3A%2F%2Fkoppeltaal.nl%2Fmigration%2Fidentifier"
                             "%2FActivityDefinition%7C" + quote(f"{KT13}/ActivityDefinition/ad1", safe=""))
+
+
+def test_bundles_grow_under_an_ingress_limit_to_keep_the_server_busy():
+    assert bundle_size(None) == 50
+    assert bundle_size(5) == 140  # 5 requests/s x 140 = the ~700 resources/s HAPI takes in the lab
+    assert bundle_size(1) == 500 and bundle_size(100) == 50  # bounded on both sides
