@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -233,6 +234,20 @@ def tcp(container: str, address: str, port: int) -> bool:
 def gateway(host: dict) -> str:
     """The podman host's own address on a lab host's network."""
     return host["subnet"].rsplit(".", 1)[0] + ".1"
+
+
+def burst(host: dict, count: int = 60) -> list[httpx.Response]:
+    """`count` requests at once (20 in parallel) from this machine to a KT 2.0 host's ingress, by a client that
+    waits nothing out, after a pause in which the limit's burst refills (25 at 5/s)."""
+    environment = host["environment"]
+    name = f"{environment}.koppeltaal.test"
+    time.sleep(6)
+    context = ssl.create_default_context(cafile=str(LAB_INVENTORY / ".pki" / environment / "ca.crt"))
+    with httpx.Client(verify=context, timeout=30, limits=httpx.Limits(max_connections=20)) as raw, \
+            ThreadPoolExecutor(20) as pool:
+        return list(pool.map(lambda _: raw.get(f"https://{host['address']}/api/v1/ggz-noorderlicht/fhir/r4/metadata",
+                                               headers={"Host": name}, extensions={"sni_hostname": name}),
+                             range(count)))
 
 
 @pytest.fixture(scope="session")

@@ -109,7 +109,12 @@ public class AuditEventInterceptor implements KoppeltaalInterceptor {
 			AuditEvent event = event(request, grant, exception.getStatusCode() >= 500
 					? AuditEvent.AuditEventOutcome._8 : AuditEvent.AuditEventOutcome._4);
 			event.setOutcomeDesc("HTTP " + exception.getStatusCode() + ": " + exception.getMessage());
-			event.addEntity().setDescription(request.getRequestType() + " " + request.getRequestPath())
+			// The resource asked for is named, not referred to: it may not exist (a reference must resolve).
+			IIdType asked = request.getId();
+			event.addEntity()
+					.setWhat(asked == null || !asked.hasIdPart() ? null : new Reference()
+							.setType(asked.getResourceType()).setDisplay(asked.toUnqualifiedVersionless().getValue()))
+					.setDescription(request.getRequestType() + " " + request.getRequestPath())
 					.setQuery(query(request));
 			daos.getResourceDao(AuditEvent.class).create(event, Domains.system(request.getTenantId()));
 		}
