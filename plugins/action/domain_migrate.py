@@ -1,6 +1,7 @@
 # Runbook P.8 (and M.2 on mgr2): validate the domain's KT 1.3 export and replay it into KT 2.0.
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from ansible.errors import AnsibleActionFail
@@ -12,6 +13,7 @@ from kt2ops.migration.p8 import ValidationFailed, fetch_export, migrate, throttl
 from kt2ops.migration.target import target_of, workdir
 from kt2ops.runbook.context import RunbookError, load_domain
 from kt2ops.runbook.remote import Remote, RemoteError
+from kt2ops.runbook.state import audit_log, domain_state
 
 
 class ActionModule(Kt2Action):
@@ -23,6 +25,8 @@ class ActionModule(Kt2Action):
             doc = load_domain(inventory, args["domain"])
             display = Display().display
             target = target_of(hostvars[args["target_host"]], args["target"], Path(args["pki_dir"]), display)
+            if domain_state(audit_log(inventory), args["domain"]).exempt_from_limit():
+                target = replace(target, rate_limit=None)  # P.8L exempted this machine: no pacing needed
             if self._task.check_mode:
                 return {**result, "changed": True, "msg": f"{what} would run (nothing fetched in check mode)"}
             work = workdir(inventory, args["domain"], args["target"])

@@ -11,8 +11,12 @@ description:
     a blocking finding fails the task and nothing is imported.
   - Replays it in reference order into the target's FHIR server in transaction Bundles of conditional
     creates, each application publishing what it sent to KT 1.3 with its own key (SMART backend services),
-    so the server stamps its Device as resource-origin; validation refuses an application whose role may not
-    create what it sent. A checkpoint lets a killed run resume; a second run sends nothing (changed=false).
+    each resource naming that application's Device as resource-origin (set by P.8 under the target's
+    C(reference) transaction rules, stamped by the server under C(kt)); validation refuses an application whose
+    role may not create what it sent. A checkpoint lets a killed run resume; a second run sends nothing
+    (changed=false).
+  - Requests are paced to the target's ingress limit (C(kt2_env.ingress_limit)) unless runbook step P.8L holds
+    an exemption open for this machine; a refusal by the limiter (503) is waited out, never the end of the run.
     See C(kt2ops.migration).
   - Progress lines (per application and type, rate, ETA) are shown while it runs; the error list goes to C(errors.json).
 extends_documentation_fragment: [kt2ops.platform.controller_action]

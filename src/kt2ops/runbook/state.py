@@ -66,6 +66,16 @@ class DomainState:
     def done(self, step: str) -> bool:
         return self.status(step) == "done"
 
+    def exempt_from_limit(self) -> bool:
+        """Whether the runbook holds the ingress limit's exemption of the migration open: P.8L done, and not
+        ended since by its undo, by Q.10 (production open) or by R (rolled back)."""
+        opened = self.last_run("P.8L")
+        if opened is None or opened.result != "ok" or opened.undo:
+            return False
+        later = self.runs[self.runs.index(opened) + 1:]
+        return not any(r.step in ("Q.10", "R") and r.result == "ok" and not r.undo and not r.check_mode
+                       for r in later)
+
     def decision(self, decision_id: str) -> dict[str, Any] | None:
         return self.decisions.get(decision_id)
 
