@@ -43,7 +43,7 @@ def _host(env: str) -> dict:
         "sftp": {"forcecommand": "internal-sftp -d /incoming", "chrootdirectory": "/srv/kt2ops/transfer",
                  "passwordauthentication": "no", "allowtcpforwarding": "no"},
         "updates": {"lists_fetched": 1_790_000_000.0, "pending_security": []},
-        "transfer_files": [], "risky_packages": [],
+        "transfer_files": [], "risky_packages": [], "limit_exemptions": [],
         "transfer_packages": [{"path": "/srv/kt2ops/transfer/incoming/p.tar.age", "sha256": "abc",
                                "manifest": {"encrypted": {"sha256": "abc"}},
                                "verification": {"ok": True, "sha256": "abc"}}] if env == "mgr2" else [],

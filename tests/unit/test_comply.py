@@ -89,6 +89,14 @@ def _migration_without_backup(doc):
                   "files_intact": False}}}}
 
 
+def _exemption_left_open(doc):
+    host(doc, "prd2")["limit_exemptions"] = [{"address": "10.221.12.1/32", "domain": "ggz-noorderlicht"}]
+
+
+def _exemption_by_hand(doc):
+    host(doc, "mgr2")["limit_exemptions"] = [{"address": "192.0.2.7/32", "domain": ""}]
+
+
 def _private_key_in_jwks(doc):
     host(doc, "prd2")["token_service"]["jwks_keys"][0]["members"] += ["d", "p", "q"]
 
@@ -124,6 +132,9 @@ def _no_authentication_service(doc):
     (_pending_update, "B.10", "prd2", "pending security updates: libssl3"),
     (_stale_data, "B.G4", "mgr2", "data of domain ggz-noorderlicht is still on mgr2"),
     (_no_incident_procedure, "B.4", "prd2", "no security incident procedure on record for supplier Nieuw BV"),
+    (_exemption_left_open, "B.5L", "prd2", "the ingress limit exempts 10.221.12.1/32 (left open for domain "
+     "ggz-noorderlicht: its migration window has ended"),
+    (_exemption_by_hand, "B.5L", "mgr2", "the ingress limit exempts 192.0.2.7/32 (written outside the runbook)"),
 ])
 def test_each_violation_fails_its_control(breakage, control, env, message):
     doc = evidence()
@@ -138,6 +149,14 @@ def test_a_restore_tested_intact_backup_passes_b7():
     _migration_without_backup(doc)
     doc["runbook"]["ggz-noorderlicht"]["backups"]["L.2-1"]["files_intact"] = True
     assert statuses(doc)[("B.7", "prd2")] == "pass"
+
+
+def test_an_exemption_the_runbook_holds_open_passes_b5l():
+    doc = evidence()
+    _exemption_left_open(doc)
+    doc["runbook"] = {"ggz-noorderlicht": {"migration_started": [], "target": "prd2", "backups": {},
+                                           "limit_exemption_open": True}}
+    assert statuses(doc)[("B.5L", "prd2")] == "pass"
 
 
 def test_unreachable_host_fails_its_host_controls_for_want_of_evidence():

@@ -116,7 +116,8 @@ def runbook_evidence(inventory_path: Path, domains: list[str]) -> dict[str, Any]
                                            "restore_test": manifest.get("restore_test"),
                                            "files_intact": not verify_files(manifest_file.parent)}
         if started or backups:
-            found[domain] = {"migration_started": started, "target": target, "backups": backups}
+            found[domain] = {"migration_started": started, "target": target, "backups": backups,
+                             "limit_exemption_open": state.exempt_from_limit()}
     return found
 
 

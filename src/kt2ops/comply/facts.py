@@ -15,6 +15,7 @@ from pyinfra.api import FactBase
 
 TRANSFER_ROOT = "/srv/kt2ops/transfer"
 TRANSFER_USER = "kt2transfer"
+LIMIT_EXEMPTIONS = "/etc/nginx/kt2ops-limit-exempt.conf"  # kt2_nginx's, written by runbook step P.8L
 RISKY_PACKAGES = ("vsftpd", "proftpd-basic", "pure-ftpd", "tnftp", "ftpd", "telnetd", "inetutils-telnetd",
                   "tftpd-hpa", "rsh-server")
 
@@ -105,6 +106,22 @@ class TransferFiles(_ListFact):
             path, size, mtime = line.split("\t")
             files.append({"path": path, "size": int(size), "mtime": float(mtime)})
         return files
+
+
+class LimitExemptions(_ListFact):
+    """Client addresses the ingress limit exempts: [{"address", "domain"}] (domain: the runbook's, else "")."""
+
+    def command(self) -> str:
+        return f"grep -v '^[[:space:]]*#' {LIMIT_EXEMPTIONS} 2>/dev/null || true"
+
+    def process(self, output: Iterable[str]) -> list[dict[str, Any]]:
+        found = []
+        for line in output:
+            entry, _, comment = line.partition("#")
+            if entry.strip():
+                found.append({"address": entry.split()[0],
+                              "domain": comment.strip().removeprefix("runbook exemption for ").strip()})
+        return found
 
 
 _PACKAGES_SCRIPT = """
@@ -200,4 +217,5 @@ HOST_FACTS: dict[str, type[FactBase]] = {
     "sockets": ListeningSockets, "nftables": NftRuleset, "sshd": SshdEffective, "sftp": SftpEffective,
     "updates": SecurityUpdates, "transfer_files": TransferFiles, "transfer_packages": TransferPackages,
     "risky_packages": RiskyPackages, "hosted_domains": HostedDomains, "token_service": TokenService,
+    "limit_exemptions": LimitExemptions,
 }
