@@ -38,16 +38,28 @@ class ActionModule(Kt2Action):
             target = target_of(hostvars[args["environment_host"]], args["environment"], Path(args["pki_dir"]))
             expected = sum(doc["migration"].get("expected_counts", {}).values()) or None
             report = run_trial(doc, inventory / ".runbook", workdir(inventory, args["domain"], args["environment"]),
-                               target, expected, args["batch_size"])
+                               target, expected, args["batch_size"], production_limit(doc, task_vars))
         except (RunbookError, RemoteError, FhirError, ValidationFailed, CleaningError, PackageError,
                 OSError) as exc:
             raise AnsibleActionFail(f"{what}: {exc}") from exc
-        estimate = report["estimated_production_seconds"]
+        estimate, exempt = report["estimated_production_seconds"], report["estimated_production_seconds_exempt"]
         return {**result, "changed": sum(report["bundles"].values()) > 0, "report": report,
                 "msg": f"{what}: {sum(report['migrated'].values())} resources in {report['seconds']} s, "
                        f"error rate {report['error_rate_percent']}%"
                        + (f"; production estimate {estimate} s for {report['expected_production_resources']} "
-                          "resources (K.3)" if estimate else ""),
+                          f"resources (K.3) under its ingress limit, {exempt} s with P.8L's exemption"
+                          if estimate else ""),
                 "kt2_artefacts": {"error_rate_percent": report["error_rate_percent"], "seconds": report["seconds"],
                                   "estimated_production_seconds": estimate,
+                                  "estimated_production_seconds_exempt": exempt,
                                   "package_sha256": report["package_sha256"]}}
+
+
+def production_limit(doc, task_vars) -> float | None:
+    """The ingress limit (requests/s) of the domain's production environment, from its kt2_env."""
+    for environment in doc["domain"]["environments"]:
+        hosts = task_vars["groups"].get(environment, [])
+        facts = task_vars["hostvars"][hosts[0]]["kt2_env"] if hosts else {}
+        if facts.get("data_class") == "production":
+            return (facts.get("ingress_limit") or {}).get("rate")
+    return None

@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from kt2ops.migration.migrate import bundle_size
 from kt2ops.migration.p8 import fetch_export, migrate
 from kt2ops.migration.target import Target
 from kt2ops.runbook.remote import Remote
@@ -75,8 +76,10 @@ def deliver(remote: Remote, files: list[Path], report: Callable[[str], None] | N
 
 
 def run_trial(doc: dict[str, Any], runbook: Path, work: Path, target: Target, expected_total: int | None,
-              batch_size: int | None = None) -> dict[str, Any]:
-    """Open the package (verified again), migrate it into the trial environment, report."""
+              batch_size: int | None = None, production_limit: float | None = None) -> dict[str, Any]:
+    """Open the package (verified again), migrate it into the trial environment, report. The production
+    estimate takes the rate that will apply there: the trial's, or what production's ingress limit
+    (`production_limit` requests/s) lets through if that is less; and the rate with P.8L's exemption."""
     package, key = paths(runbook, doc["domain"]["id"])
     scratch = Path(tempfile.mkdtemp(dir=work, prefix=".open-"))
     try:
@@ -88,8 +91,14 @@ def run_trial(doc: dict[str, Any], runbook: Path, work: Path, target: Target, ex
     summary = migrate(export, work, doc, target, batch_size)
     migrated = sum(summary["migrated"].values())
     rate = migrated / summary["seconds"] if summary["seconds"] else None
+    limited = min(rate, production_limit * bundle_size(production_limit)) if rate and production_limit else rate
+
+    def seconds(at: float | None) -> float | None:
+        return round(expected_total / at, 1) if at and expected_total else None
+
     report = {**summary, "package_sha256": json.loads(manifest_path(package).read_text())["encrypted"]["sha256"],
-              "expected_production_resources": expected_total,
-              "estimated_production_seconds": round(expected_total / rate, 1) if rate and expected_total else None}
+              "expected_production_resources": expected_total, "production_rate_limit": production_limit,
+              "estimated_production_seconds": seconds(limited),
+              "estimated_production_seconds_exempt": seconds(rate)}
     (work / "trial.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
     return report
