@@ -10,10 +10,14 @@ identifiers are the run's alone). Then:
   2. P.8 end to end, as `kt2 run P.8` runs it, in a process of its own (its peak memory is its own): each
      application with its own key, transaction Bundles of conditional creates through nginx + TLS + token +
      Koppeltaal's rules + profile check + HAPI JPA; and the replay alone, after the validation (the server
-     has nothing to do until the validation ends);
-  3. the server's ceiling: the same resources created again plainly (transaction Bundles of POSTs, no
-     condition, every reference resolved: to what P.8 created), each by its own application, at the same
-     Bundle size and concurrency: what the migration's conditional creates and ordering cost is the gap;
+     has nothing to do until the validation ends). With this machine exempt from the ingress limit (as runbook
+     P.8L exempts the migration's address: a line of the bench's own in the env's exemption file, removed
+     when the run ends);
+  3. the server's ceiling, still exempt: the same resources created again plainly (transaction Bundles of
+     POSTs, no condition, every reference resolved: to what P.8 created), each by its own application, at
+     the same Bundle size and concurrency: what the migration's conditional creates and ordering cost is the gap;
+  3b. P.8 again, under the ingress limit as production applies it (kt2_env.ingress_limit: paced, Bundles sized
+     for it), of the same export under another KT 1.3 name (its own migration identifiers);
   4. a raw PostgreSQL COPY of the same mapped resources into a scratch table on the host (no HTTP, no TLS,
      no validation): the physical reference.
 Before the first size, an unreported round of --warm-up messages runs the same steps, so that the warm-up of a
@@ -23,8 +27,10 @@ Afterwards what the run created is removed again (as rollback R does), unless --
 torn down: removing 300,000 resources through FHIR takes longer than creating them).
 
     .venv/bin/python bench/migration_throughput.py [--messages 100000 400000] [--env acc21]
-                                                   [--batch-size 50] [--concurrency 4] [--warm-up 30000]
+                                                   [--batch-size N] [--concurrency 4] [--warm-up 30000]
                                                    [--keep]
+(--batch-size: by default 50 exempt, and under the limit what P.8 picks for it.) At the end: how long a domain
+of 400,000 messages takes at each rate, from the largest size measured.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,18 +58,41 @@ from kt2ref.kt13.generator import creates, generate  # noqa: E402
 
 from kt2ops.migration.client import FhirClient, FhirError  # noqa: E402
 from kt2ops.migration.mapping import Unresolved, kt13_reference, migration_system, to_fhir  # noqa: E402
-from kt2ops.migration.migrate import BATCH_SIZE, DOMAIN_SYSTEM, Checkpoint  # noqa: E402
+from kt2ops.migration.migrate import BATCH_SIZE, DOMAIN_SYSTEM, Checkpoint, bundle_size  # noqa: E402
 from kt2ops.migration.p8 import migrate, validate  # noqa: E402
 from kt2ops.migration.rollback import delete_matching, remove_migrated  # noqa: E402
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging  # noqa: E402
 from kt2ops.migration.target import Target, target_in  # noqa: E402
 from kt2ops.runbook.context import load_domain  # noqa: E402
 from plugins.filter.domains import contract_domain  # noqa: E402
+from tests.integration.conftest import gateway  # noqa: E402
 
 DOMAIN = "ggz-noorderlicht"
 LAB = ROOT / "inventories" / "lab"
 MESSAGES_PER_CLIENT = 5.17  # the generator's average, measured on its output
 BENCH_SYSTEM = "urn:kt2ops:bench"
+EXEMPTIONS = "/etc/nginx/kt2ops-limit-exempt.conf"  # kt2_nginx's
+DOMAIN_SIZE = 400_000  # messages of a large domain, for the duration at each rate
+
+
+class Exemption:
+    """This machine exempt from the env host's ingress limit while the block runs: a line of the bench's own
+    (tagged with its process id) in the exemption file, removed again however the block ends."""
+
+    def __init__(self, host: dict) -> None:
+        self.container, self.tag = host["container"], f"# bench exemption {uuid.uuid4().hex[:8]}"
+        self.line = f"{gateway(host)}/32 1; {self.tag}"
+
+    def _nginx(self, script: str) -> None:
+        subprocess.run(["podman", "exec", self.container, "sh", "-c", f"{script} && nginx -s reload"], check=True)
+
+    def __enter__(self) -> Exemption:
+        self._nginx(f"echo '{self.line}' >> {EXEMPTIONS}")
+        time.sleep(1)  # the reload's new workers take over
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._nginx(f"sed -i '/{self.tag}$/d' {EXEMPTIONS}")
 
 
 def write_export(path: Path, kt13: str, messages: int) -> int:
@@ -106,9 +136,12 @@ def client_side(work: Path, doc: dict) -> tuple[float, list[dict]]:
     return seconds, mapped
 
 
-def child(work: Path, kt13: str, env: str, address: str, batch_size: int, concurrency: int) -> None:
-    """P.8 alone in its own process, so that its peak memory is its own."""
+def child(work: Path, kt13: str, env: str, exempt: bool, batch_size: int | None, concurrency: int) -> None:
+    """P.8 alone in its own process, so that its peak memory is its own; paced to the ingress limit unless
+    this machine is exempt."""
     target = target_in(LAB, env)
+    if exempt:
+        target = replace(target, rate_limit=None)
     start = time.perf_counter()
     summary = migrate(work / "export.jsonl", work, bench_domain(kt13), target, batch_size, concurrency=concurrency)
     print(json.dumps({**summary, "wall": time.perf_counter() - start, "peak_kib": peak_kib()}))
@@ -140,7 +173,8 @@ def ceiling(target: Target, admin: FhirClient, work: Path, base: str, batch_size
 
     def entry(kind: str, row) -> dict | None:
         try:
-            resource = to_fhir(kind, row, base, refer, organization, None, f"Endpoint/{row['sender']}")
+            origin = None if target.stamps_origin else f"Device/{row['sender']}"  # as P.8 sends it
+            resource = to_fhir(kind, row, base, refer, organization, origin, f"Endpoint/{row['sender']}")
         except Unresolved:  # in P.8's error list
             return None
         mark, bench = migration_system(kind), {"system": BENCH_SYSTEM, "value": f"{run}-{row['source_id']}"}
@@ -175,23 +209,34 @@ def ceiling(target: Target, admin: FhirClient, work: Path, base: str, batch_size
     return seconds, sum(len(entries) for bundles in work_list for _, entries in bundles)
 
 
-def measure(messages_wanted: int, env: str, host: dict, batch_size: int, concurrency: int, keep: bool) -> dict:
-    kt13 = f"BENCH{uuid.uuid4().hex[:6].upper()}"
+def run_child(work: Path, kt13: str, env: str, exempt: bool, batch_size: int | None, concurrency: int) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", str(work), kt13, env, "exempt" if exempt else "limited",
+                           *(["--batch-size", str(batch_size)] if batch_size else []),
+                           "--concurrency", str(concurrency)], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(messages_wanted: int, env: str, host: dict, batch_size: int | None, concurrency: int, keep: bool) -> dict:
+    kt13, limited_kt13 = (f"BENCH{uuid.uuid4().hex[:6].upper()}" for _ in range(2))
     doc = bench_domain(kt13)
-    target = target_in(LAB, env)
+    target = replace(target_in(LAB, env), rate_limit=None)  # the ceiling runs exempt, as P.8 beside it
+    limit = target_in(LAB, env).rate_limit
     admin = target.client(DOMAIN)
     with tempfile.TemporaryDirectory() as scratch:
-        work = Path(scratch)
+        work, limited_work = Path(scratch) / "exempt", Path(scratch) / "limited"
+        work.mkdir()
+        limited_work.mkdir()
         messages = write_export(work / "source.jsonl", kt13, messages_wanted)
+        write_export(limited_work / "export.jsonl", limited_kt13, messages_wanted)  # the same, under its own name
         client_seconds, mapped = client_side(work, doc)
         copy_seconds = raw_copy(host["container"], f"kt2_{env}", mapped)
         shutil.copyfile(work / "source.jsonl", work / "export.jsonl")  # P.8 removes its export when done
         try:
-            proc = subprocess.run([sys.executable, __file__, "--child", str(work), kt13, env, host["address"],
-                                   "--batch-size", str(batch_size), "--concurrency", str(concurrency)],
-                                  capture_output=True, text=True, check=True)
-            p8 = json.loads(proc.stdout.strip().splitlines()[-1])
-            ceiling_seconds, plain = ceiling(target, admin, work, doc["kt13"]["fhir_base"], batch_size, concurrency)
+            with Exemption(host):
+                p8 = run_child(work, kt13, env, True, batch_size, concurrency)
+                ceiling_seconds, plain = ceiling(target, admin, work, doc["kt13"]["fhir_base"],
+                                                 batch_size or BATCH_SIZE, concurrency)
+            p8_limited = run_child(limited_work, limited_kt13, env, False, batch_size, concurrency)
         finally:
             if not keep:
                 for kind in reversed(TYPES_IN_ORDER):  # the ceiling's refer to P.8's: removed first
@@ -199,11 +244,15 @@ def measure(messages_wanted: int, env: str, host: dict, batch_size: int, concurr
                 remove_migrated(admin)
             admin.close()
     return {"messages": messages, "resources": len(mapped), "client_seconds": client_seconds, "p8": p8,
-            "plain": plain, "ceiling_seconds": ceiling_seconds, "copy_seconds": copy_seconds}
+            "p8_limited": p8_limited, "limit": limit, "plain": plain, "ceiling_seconds": ceiling_seconds,
+            "copy_seconds": copy_seconds}
 
 
-def report(runs: list[dict], env: str, batch_size: int, concurrency: int) -> None:
-    print(f"P.8 into HAPI on {env}: Bundles of {batch_size}, {concurrency} in flight; each application its own key")
+def report(runs: list[dict], env: str, batch_size: int | None, concurrency: int) -> None:
+    limit = runs[0]["limit"]
+    print(f"P.8 into HAPI on {env}: {concurrency} Bundles in flight; each application its own key; ingress limit "
+          f"{limit} requests/s: Bundles of {batch_size or BATCH_SIZE} exempt, {batch_size or bundle_size(limit)} "
+          "under the limit")
     print(f"{'messages':>9}{'resources':>10}  {'method':<46}{'s':>8}{'per s':>9}{'ratio':>8}{'peak MiB':>9}")
     for r in runs:
         p8, n = r["p8"], r["resources"]
@@ -211,10 +260,13 @@ def report(runs: list[dict], env: str, batch_size: int, concurrency: int) -> Non
         ceiling_rate = r["plain"] / r["ceiling_seconds"]
         copy_rate = n / r["copy_seconds"]
         rows = [("client side alone (messages/s)", r["client_seconds"], r["messages"] / r["client_seconds"], "", ""),
-                (f"P.8 end to end (resources/s; errors {p8['errors']})", p8["wall"], rate,
+                (f"P.8 exempt, end to end (resources/s; errors {p8['errors']})", p8["wall"], rate,
                  f"{rate / ceiling_rate:.2f}c", f"{p8['peak_kib'] / 1024:.0f}"),
                 ("  of which the replay after the validation", p8["seconds"], n / p8["seconds"],
                  f"{n / p8['seconds'] / ceiling_rate:.2f}c", ""),
+                (f"P.8 under the ingress limit ({r['p8_limited']['refused_by_limit']} refused)",
+                 r["p8_limited"]["wall"], n / r["p8_limited"]["wall"],
+                 f"{n / r['p8_limited']['wall'] / ceiling_rate:.2f}c", f"{r['p8_limited']['peak_kib'] / 1024:.0f}"),
                 (f"plain creates of {r['plain']} of them (ceiling c)", r["ceiling_seconds"], ceiling_rate, "1.00c",
                  ""),
                 ("raw PostgreSQL COPY (resources/s)", r["copy_seconds"], copy_rate, f"{rate / copy_rate:.3f}", "")]
@@ -224,21 +276,27 @@ def report(runs: list[dict], env: str, batch_size: int, concurrency: int) -> Non
         small, large = runs[0], runs[-1]
         scale = (large["resources"] / large["p8"]["wall"]) / (small["resources"] / small["p8"]["wall"])
         print(f"P.8 rate at {large['messages']} messages / at {small['messages']}: {scale:.2f} (linear: about 1)")
+    largest = runs[-1]
+    for label, key in (("exempt (P.8L)", "p8"), ("under the ingress limit", "p8_limited")):
+        minutes = largest[key]["wall"] / largest["messages"] * DOMAIN_SIZE / 60
+        print(f"a domain of {DOMAIN_SIZE:,} messages, P.8 {label}: about {minutes:.0f} minutes "
+              f"(from {largest['messages']:,} messages)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, nargs="+", default=[100_000, 400_000])
     parser.add_argument("--env", default="acc21")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--concurrency", type=int, default=4, help="Bundles in flight")
     parser.add_argument("--warm-up", type=int, default=30_000, metavar="MESSAGES",
                         help="messages of an unreported first round (0: none)")
     parser.add_argument("--keep", action="store_true", help="leave what the run created on the server")
-    parser.add_argument("--child", nargs=4, metavar=("WORK", "KT13", "ENV", "ADDRESS"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=4, metavar=("WORK", "KT13", "ENV", "LIMIT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child[0]), args.child[1], args.child[2], args.child[3], args.batch_size, args.concurrency)
+        child(Path(args.child[0]), args.child[1], args.child[2], args.child[3] == "exempt", args.batch_size,
+              args.concurrency)
         return
     lab = json.loads(subprocess.run([str(ROOT / ".venv/bin/kt2"), "lab", "status", "--json"], capture_output=True,
                                     text=True, check=True).stdout)

@@ -24,9 +24,11 @@ from kt2ops.migration.totals import target_counts
 from tests.conftest import ROOT, run
 from tests.integration.conftest import (
     Kt13App,
+    burst,
     contract,
     copy_lab_inventory,
     expected_in_scope,
+    gateway,
     host_of,
     kill_run_when,
     kt13_facts,
@@ -34,6 +36,7 @@ from tests.integration.conftest import (
     ok,
     recap,
 )
+from tests.integration.test_70_comply import comply, failures
 
 DOMAIN, KT13_DOMAIN = "ggz-noorderlicht", "NOORDERLICHT"
 SENDER, READER = "noorderlicht-ecd", "mindfit-module"
@@ -129,6 +132,32 @@ def test_a_blocking_finding_imports_nothing(secured, stopped):
     assert set(target_counts(client).values()) == {0}
     client.close()
     assert not (work / "checkpoint.sqlite").exists()
+
+
+@pytest.mark.lab
+def test_the_migration_exemption_lifts_the_limit_until_it_ends_and_one_left_open_fails_comply(
+        secured, stopped, tmp_path):
+    prd2 = host_of(secured, "prd2")
+    exemptions = "/etc/nginx/kt2ops-limit-exempt.conf"
+    assert any(a.status_code == 503 for a in burst(prd2))  # the limit, as on production
+    ok(step(stopped, "P.8L"))
+    line = f"{gateway(prd2)}/32 1; # runbook exemption for {DOMAIN}"
+    assert line in run("podman", "exec", prd2["container"], "cat", exemptions).stdout
+    assert all(a.status_code == 200 for a in burst(prd2))
+    _, report, _ = comply(tmp_path, "-l", "prd2", inventory=stopped)
+    assert ("B.5L", "prd2") not in failures(report)  # held open by the runbook for the window
+    ok(step(stopped, "P.8L", "--undo"))  # the run abandoned: the operator ends the exemption
+    assert line not in run("podman", "exec", prd2["container"], "cat", exemptions).stdout
+    assert any(a.status_code == 503 for a in burst(prd2))
+
+    # An exemption that outlives its window (put back by hand after the runbook ended it) fails B.5L.
+    run("podman", "exec", prd2["container"], "sh", "-c", f"echo '{line}' >> {exemptions} && nginx -s reload")
+    try:
+        code, report, _ = comply(tmp_path, "-l", "prd2", inventory=stopped)
+        assert code != 0 and any(f"left open for domain {DOMAIN}" in m for m in failures(report)[("B.5L", "prd2")])
+    finally:
+        run("podman", "exec", prd2["container"], "sh", "-c", f"sed -i '/exemption for {DOMAIN}$/d' {exemptions} "
+            "&& nginx -s reload")
 
 
 @pytest.mark.lab
