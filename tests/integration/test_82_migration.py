@@ -34,6 +34,7 @@ from tests.integration.conftest import (
     kt13_facts,
     kt13_sql,
     ok,
+    playbook,
     recap,
 )
 from tests.integration.test_70_comply import comply, failures
@@ -379,6 +380,31 @@ def test_resources_sent_without_resource_origin_fail_the_q_gate_under_production
     said = " ".join(ok(step(stopped, "Q")).stdout.split())
     assert "Q.2 every migrated resource declares its KT2 profile and names its publisher's Device: met" in said
     assert all(p["meta"]["profile"] == [profile_of("Patient")] for p in migrated_patients(secured, stopped))
+
+
+def _transaction_rules(inventory, rules):
+    """prd2's FHIR server under the given transaction rules, as the inventory declares them."""
+    facts = inventory / "group_vars" / "prd2.yml"
+    facts.write_text(re.sub(r"transaction_rules: \w+", f"transaction_rules: {rules}", facts.read_text()))
+    ok(playbook("-i", str(inventory), "playbooks/provision.yml", "-l", "prd2.lab"))
+
+
+@pytest.mark.lab
+def test_p8_is_correct_under_kts_transaction_rules_too(secured, stopped):
+    """Under `kt` the server stamps each entry's resource-origin (and refuses a client's): P.8 leaves it to
+    the server there, and the Q gate finds every resource with its publisher's Device and its profile."""
+    _transaction_rules(stopped, "kt")
+    try:
+        migrate_afresh(secured, stopped)
+        said = " ".join(ok(step(stopped, "Q")).stdout.split())
+        assert "Q.2 every migrated resource declares its KT2 profile and names its publisher's Device: met" in said
+        assert "Q.2 hash totals of the migrated content: met" in said
+        client = prd2_client(secured, stopped)
+        assert _origins(client, "Patient") == {f"Device/{SENDER}"}
+        client.close()
+    finally:
+        _transaction_rules(stopped, "reference")
+        migrate_afresh(secured, stopped)
 
 
 def migrated_patients(secured, inventory):
