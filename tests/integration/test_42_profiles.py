@@ -204,6 +204,8 @@ def _judged_alike(broken: dict, answer) -> None:
      "Subscription.channel.payload"),
     ("Task", {"code": {"coding": [{"system": "http://vzvz.nl/fhir/CodeSystem/koppeltaal-task-code", "code": "view"}]}},
      "Task.partOf"),
+    ("Subscription", {"channel": {"type": "rest-hook", "endpoint": "http://module.example/hook"}},
+     "Subscription.channel.endpoint"),
 ])
 def test_the_guides_other_rules_are_enforced(tester, valid, kind, change, element):
     broken = {**valid[kind], **change}

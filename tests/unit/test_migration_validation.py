@@ -11,7 +11,7 @@ from kt2ops.migration.mapping import to_fhir
 from kt2ops.migration.migrate import Checkpoint, Migration
 from kt2ops.migration.p8 import ValidationFailed, validate
 from kt2ops.migration.profile_check import check_profiles, check_publishers
-from kt2ops.migration.profiles import COD472, ENDPOINT_EXTENSION, violations
+from kt2ops.migration.profiles import COD472, ENDPOINT_EXTENSION, declared, violations
 from kt2ops.migration.stage import Staging
 from kt2ops.migration.totals import Totals
 
@@ -340,3 +340,28 @@ def test_an_application_that_may_not_publish_what_it_sent_is_a_blocking_finding(
         "so it cannot publish them"]
     lines = {f["line"] for f in blocking(staging) if f["code"] == "publisher"}
     assert lines == {2, 6}  # the first message of each
+
+
+@pytest.mark.parametrize(("resource", "expected"), [
+    ({"resourceType": "Practitioner", "identifier": [{"system": "urn:x", "value": "1"}], "active": True,
+      "name": [{"use": "official", "family": "A", "given": ["B"]}], "telecom": [{"system": "email", "value": "a@b"}]},
+     "Practitioner.meta.profile: must name http://koppeltaal.nl/fhir/StructureDefinition/KT2Practitioner"),
+    ({"resourceType": "Task", "meta": {"profile": ["http://koppeltaal.nl/fhir/StructureDefinition/KT2Task"]},
+      "identifier": [{"system": "urn:x", "value": "1"}], "status": "ready", "intent": "order",
+      "for": {"reference": "Patient/p"}, "owner": {"reference": "Patient/p"},
+      "code": {"coding": [{"system": "http://vzvz.nl/fhir/CodeSystem/koppeltaal-task-code", "code": "view"}]}},
+     "Task.partOf: required for a Task with code view"),
+    ({"resourceType": "Subscription", "meta": {"profile": ["http://koppeltaal.nl/fhir/StructureDefinition/"
+                                                           "KT2Subscription"]},
+      "status": "requested", "reason": "r", "criteria": "Task?",
+      "channel": {"type": "rest-hook", "endpoint": "http://module.example/hook"}},
+     "Subscription.channel.endpoint: must be an https URL"),
+])
+def test_production_refuses_what_the_profile_check_finds(resource, expected):
+    """A KT2 type without its declared profile, a view Task without partOf, a Subscription to a plain-http
+    endpoint: each is one violation, worded as the server words it (tests/integration/test_42_profiles.py)."""
+    [found] = violations(resource)
+    assert found.startswith(expected)
+    fix = {"Practitioner": {}, "Task": {"partOf": [{"reference": "Task/t"}]},
+           "Subscription": {"channel": {"type": "rest-hook", "endpoint": "https://module.example/hook"}}}
+    assert violations(declared({**resource, **fix[resource["resourceType"]]})) == []  # its positive twin

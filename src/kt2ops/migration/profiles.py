@@ -161,9 +161,15 @@ def _view_part_of(kind: str, resource: dict[str, Any]) -> Iterator[str]:
         yield f"{kind}.partOf: required for a Task with code view (the task it shows)"
 
 
+def _https_endpoint(kind: str, resource: dict[str, Any]) -> Iterator[str]:
+    if not str(resource.get("channel", {}).get("endpoint", "")).startswith("https://"):
+        yield f"{kind}.channel.endpoint: must be an https URL (rest-hook over TLS only)"
+
+
 CHECKS: dict[str, Callable[[str, dict[str, Any]], Iterator[str]]] = {
     "name-use": _name_use, "official-name": _official_name, "email": _email, "role-display": _role_display,
-    "koppeltaal-expansion": _koppeltaal_expansion, "view-part-of": _view_part_of}
+    "koppeltaal-expansion": _koppeltaal_expansion, "view-part-of": _view_part_of,
+    "https-endpoint": _https_endpoint}
 
 
 def profile_of(kind: str) -> str:

@@ -220,6 +220,11 @@ public class ProfileRules {
 					found.add(type + ".partOf: required for a Task with code view (the task it shows)");
 				}
 			}
+			case "https-endpoint" -> {
+				if (!resource.path("channel").path("endpoint").asText("").startsWith("https://")) {
+					found.add(type + ".channel.endpoint: must be an https URL (rest-hook over TLS only)");
+				}
+			}
 			default -> throw new IllegalStateException(RULES + " names an unknown check: " + check);
 		}
 	}
