@@ -45,7 +45,6 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -141,7 +140,7 @@ def child(work: Path, kt13: str, env: str, exempt: bool, batch_size: int | None,
     this machine is exempt."""
     target = target_in(LAB, env)
     if exempt:
-        target = replace(target, rate_limit=None)
+        target = target.exempt()
     start = time.perf_counter()
     summary = migrate(work / "export.jsonl", work, bench_domain(kt13), target, batch_size, concurrency=concurrency)
     print(json.dumps({**summary, "wall": time.perf_counter() - start, "peak_kib": peak_kib()}))
@@ -219,7 +218,7 @@ def run_child(work: Path, kt13: str, env: str, exempt: bool, batch_size: int | N
 def measure(messages_wanted: int, env: str, host: dict, batch_size: int | None, concurrency: int, keep: bool) -> dict:
     kt13, limited_kt13 = (f"BENCH{uuid.uuid4().hex[:6].upper()}" for _ in range(2))
     doc = bench_domain(kt13)
-    target = replace(target_in(LAB, env), rate_limit=None)  # the ceiling runs exempt, as P.8 beside it
+    target = target_in(LAB, env).exempt()  # the ceiling runs exempt, as P.8 beside it
     limit = target_in(LAB, env).rate_limit
     admin = target.client(DOMAIN)
     with tempfile.TemporaryDirectory() as scratch:

@@ -1,7 +1,6 @@
 # Runbook P.8 (and M.2 on mgr2): validate the domain's KT 1.3 export and replay it into KT 2.0.
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from ansible.errors import AnsibleActionFail
@@ -26,7 +25,7 @@ class ActionModule(Kt2Action):
             display = Display().display
             target = target_of(hostvars[args["target_host"]], args["target"], Path(args["pki_dir"]), display)
             if domain_state(audit_log(inventory), args["domain"]).exempt_from_limit():
-                target = replace(target, rate_limit=None)  # P.8L exempted this machine: no pacing needed
+                target = target.exempt()  # P.8L: no pacing needed
             if self._task.check_mode:
                 return {**result, "changed": True, "msg": f"{what} would run (nothing fetched in check mode)"}
             work = workdir(inventory, args["domain"], args["target"])

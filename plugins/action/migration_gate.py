@@ -13,6 +13,7 @@ from kt2ops.migration.client import FhirError
 from kt2ops.migration.quality_gate import quality_checks
 from kt2ops.migration.target import migration_dir, target_of
 from kt2ops.runbook.context import RunbookError, load_domain
+from kt2ops.runbook.state import audit_log, domain_state
 
 
 class ActionModule(Kt2Action):
@@ -26,10 +27,12 @@ class ActionModule(Kt2Action):
                 raise RunbookError(f"{work}/source-totals.json is missing: P.8 has not finished for this target")
             target = target_of(task_vars["hostvars"][args["target_host"]], args["target"], Path(args["pki_dir"]),
                                Display().display)
+            if domain_state(audit_log(inventory), args["domain"]).exempt_from_limit():
+                target = target.exempt()  # P.8L: the capacity load is not limited to one address's share
             client = target.client(args["domain"])
             try:
                 checks = quality_checks(work, doc, client, args["load_seconds"], args["p95_limit_ms"],
-                                        args["load_attempts"])
+                                        args["load_attempts"], target.rate_limit)
             finally:
                 client.close()
         except (RunbookError, FhirError, OSError) as exc:

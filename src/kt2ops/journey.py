@@ -1,5 +1,5 @@
 """`kt2 journey`: a domain's whole path on an inventory, one command: provision, enforce appendix B, the
-trial migration on mgr2 (M.2, M.5), part 1 of the runbook (L.1 .. P.2), the migration (P.8), the Q gate,
+trial migration on mgr2 (M.2, M.5), part 1 of the runbook (L.1 .. P.2), the migration (P.8L, P.8), the Q gate,
 opening production (Q.9, Q.10), cleanup (S.1 .. S.5) and a compliance report; then where everything is.
 
 Every step is the same `kt2 run` a person would type, so it is gated and recorded the same way; a step
@@ -46,7 +46,8 @@ JOURNEY = (
     Leg("decide", "O.10", "GO"), Leg("step", "O"),
     Leg("step", "P.3"), Leg("step", "P.4"),
     Leg("read", "applications read what KT 1.3 still holds for them", until="P.5"),
-    Leg("step", "P.5"), Leg("step", "P.6"), Leg("step", "P.2"), Leg("step", "P.8"), Leg("step", "Q"),
+    Leg("step", "P.5"), Leg("step", "P.6"), Leg("step", "P.2"), Leg("step", "P.8L"), Leg("step", "P.8"),
+    Leg("step", "Q"),
     Leg("decide", "Q.7", "GO"), Leg("decide", "Q.8", "signed"), Leg("step", "Q.9"), Leg("step", "Q.10"),
     Leg("decide", "Q.11", "lowered"),
     Leg("step", "S.1"), Leg("step", "S.2"), Leg("step", "S.3"), Leg("step", "S.4"), Leg("step", "S.5"),

@@ -236,12 +236,13 @@ def gateway(host: dict) -> str:
     return host["subnet"].rsplit(".", 1)[0] + ".1"
 
 
-def burst(host: dict, count: int = 60) -> list[httpx.Response]:
+def burst(host: dict, count: int = 60, settle: bool = True) -> list[httpx.Response]:
     """`count` requests at once (20 in parallel) from this machine to a KT 2.0 host's ingress, by a client that
-    waits nothing out, after a pause in which the limit's burst refills (25 at 5/s)."""
+    waits nothing out; `settle`: first a pause in which the limit's burst refills (25 at 5/s)."""
     environment = host["environment"]
     name = f"{environment}.koppeltaal.test"
-    time.sleep(6)
+    if settle:
+        time.sleep(6)
     context = ssl.create_default_context(cafile=str(LAB_INVENTORY / ".pki" / environment / "ca.crt"))
     with httpx.Client(verify=context, timeout=30, limits=httpx.Limits(max_connections=20)) as raw, \
             ThreadPoolExecutor(20) as pool:

@@ -37,7 +37,7 @@ from tests.integration.conftest import (
 
 DOMAIN, KT13_DOMAIN, SENDER = "jeugdzorg-delta", "JZDELTA", "delta-ecd"
 APPS = {"delta-portaal": ("welcome_mail", "sms_reminder"), "delta-ecd": ("welcome_mail",)}
-JOURNEY_STEPS = ("M.2", "P.2", "P.8", "Q", "Q.9", "Q.10", "S.1", "S.2", "S.3", "S.4", "S.5")
+JOURNEY_STEPS = ("M.2", "P.2", "P.8L", "P.8", "Q", "Q.9", "Q.10", "S.1", "S.2", "S.3", "S.4", "S.5")
 
 
 def journey(inventory, *args):

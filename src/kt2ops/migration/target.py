@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,10 @@ class Target:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pacer", Pacer(self.rate_limit) if self.rate_limit else None)
+
+    def exempt(self) -> Target:
+        """The target with this machine exempt from its ingress limit (runbook P.8L): no pacing."""
+        return replace(self, rate_limit=None)
 
     @property
     def stamps_origin(self) -> bool:
