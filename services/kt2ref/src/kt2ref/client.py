@@ -13,6 +13,7 @@ import jwt
 # KT 2.0's resources declare their profile: this and the type (KT2Patient, ...).
 KT2_PROFILE_BASE = "http://koppeltaal.nl/fhir/StructureDefinition/KT2"
 LIMIT_PATIENCE = 120.0  # seconds a request waits out the ingress's limit before its refusal is returned
+LIMIT_PAUSE = 0.25  # between tries: about the time in which a limit of a few requests/s frees one
 
 
 def limited(response: httpx.Response) -> bool:
@@ -46,14 +47,13 @@ class Kt2Client:
         """A request to a path under the public name, sent to connect_host with the right SNI and Host; sent
         again while the ingress's limit refuses it (for up to LIMIT_PATIENCE seconds)."""
         headers = {"Host": self.hostname, **kwargs.pop("headers", {})}
-        give_up, pause = time.monotonic() + LIMIT_PATIENCE, 0.2
+        give_up = time.monotonic() + LIMIT_PATIENCE
         while True:
             response = self.http.request(method, self.connect + path, headers=headers,
                                          extensions={"sni_hostname": self.hostname}, **kwargs)
             if not limited(response) or time.monotonic() > give_up:
                 return response
-            time.sleep(pause)
-            pause = min(pause * 2, 2.0)
+            time.sleep(LIMIT_PAUSE)
 
     def assertion(self) -> str:
         now = int(time.time())
