@@ -8,6 +8,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from kt2ops.migration.profiles import declared
 from kt2ops.secrets import read_secret
 from tests.integration.conftest import contract, host_of, kt2_client, playbook, recap
 
@@ -88,10 +89,10 @@ def test_provision_second_run_and_check_mode_change_nothing(provisioned):
 def test_domain_marked_absent_is_removed_with_its_data(provisioned, lab_inventory_copy):
     host = host_of(provisioned, "acc21")
     delta = kt2_client(provisioned, "acc21", "jeugdzorg-delta", "delta-ecd")
-    delta.fhir("POST", "Patient", json={
+    delta.fhir("POST", "Patient", json=declared({
         "resourceType": "Patient", "active": True, "identifier": [{"system": "urn:test", "value": "gone"}],
         "name": [{"use": "official", "family": "Weg", "given": ["Gaat"]}], "gender": "other",
-        "birthDate": "2001-01-01"}).raise_for_status()
+        "birthDate": "2001-01-01"})).raise_for_status()
     domain_file = lab_inventory_copy / "domains" / "jeugdzorg-delta.yml"
     domain_file.write_text(domain_file.read_text().replace("state: present", "state: absent"))
     try:
