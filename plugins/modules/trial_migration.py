@@ -12,7 +12,7 @@ description:
     C(kt2ops.platform.package_verify) (B.2).
   - C(phase=migrate) opens the package on the control machine (verified again), validates and migrates it
     into the trial environment as P.8 does, and writes C(trial.json) with the error percentage, the duration
-    and an estimate of the production run from the domain's expected counts (K.3): at the rate production's
+    and an estimate of the production run from the domain's expected counts (K.3), at the rate production's
     ingress limit lets through (C(estimated_production_seconds)) and with runbook P.8L's exemption
     (C(estimated_production_seconds_exempt)).
 extends_documentation_fragment: [kt2ops.platform.controller_action]
