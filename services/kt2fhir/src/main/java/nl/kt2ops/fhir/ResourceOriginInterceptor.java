@@ -41,7 +41,9 @@ public class ResourceOriginInterceptor implements KoppeltaalInterceptor {
 	}
 
 	/** The grant these rules apply to: none for the server's own requests, and none for a Bundle's entries
-	 * under the reference rules (whose hook sees the request's own resource only, never a Bundle's). */
+	 * under the reference rules (whose hook sees the request's own resource only, never a Bundle's): neither
+	 * stamped nor checked, and not hidden from the Bundle's own processing (its conditional creates' matches
+	 * and the resources it stores) either. */
 	private Grant checked(RequestDetails request) {
 		Grant grant = Grant.of(request);
 		RestOperationTypeEnum operation = request == null ? null : request.getRestOperationType();
@@ -117,7 +119,7 @@ public class ResourceOriginInterceptor implements KoppeltaalInterceptor {
 	/** Searches of a grant limited to resource-origins see those origins only. */
 	@Hook(Pointcut.STORAGE_PRESEARCH_REGISTERED)
 	public void narrow(RequestDetails request, SearchParameterMap parameters) {
-		Grant grant = Grant.of(request);
+		Grant grant = checked(request);
 		String type = request == null ? null : request.getResourceName();
 		if (grant == null || type == null) {
 			return;
@@ -133,7 +135,7 @@ public class ResourceOriginInterceptor implements KoppeltaalInterceptor {
 	/** Reads of a resource out of reach are refused; out-of-reach resources never leave in other answers. */
 	@Hook(Pointcut.STORAGE_PREACCESS_RESOURCES)
 	public void access(IPreResourceAccessDetails details, RequestDetails request) {
-		Grant grant = Grant.of(request);
+		Grant grant = checked(request);
 		if (grant == null) {
 			return;
 		}
