@@ -134,7 +134,7 @@ def data_checks(work: Path, source: Totals, doc: dict[str, Any], client: FhirCli
               not differences and expected.hash_total == target.hash_total,
               {"source_hash_total": expected.hash_total, "target_hash_total": target.hash_total,
                **({"differences": differences} if differences else {})}),
-        Check("Q.2", "every migrated resource declares its KT2 profile and names its publisher's Device",
+        Check("Q.2", "every migrated resource declares its KT2 profile and names the Device of its publisher",
               not lacking, {"read_back": sum(target.counts.values()), "lacking": len(lacking),
                             **({"first": lacking[:10]} if lacking else {})}),
         content_check(work, client, sum(counts.values())),
