@@ -9,10 +9,9 @@ from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import 
 
 from kt2ops.migration.client import FhirError
 from kt2ops.migration.p8 import ValidationFailed, fetch_export, migrate, throttled
-from kt2ops.migration.target import target_of, workdir
+from kt2ops.migration.target import runbook_target, workdir
 from kt2ops.runbook.context import RunbookError, load_domain
 from kt2ops.runbook.remote import Remote, RemoteError
-from kt2ops.runbook.state import audit_log, domain_state
 
 
 class ActionModule(Kt2Action):
@@ -23,9 +22,8 @@ class ActionModule(Kt2Action):
         try:
             doc = load_domain(inventory, args["domain"])
             display = Display().display
-            target = target_of(hostvars[args["target_host"]], args["target"], Path(args["pki_dir"]), display)
-            if domain_state(audit_log(inventory), args["domain"]).exempt_from_limit():
-                target = target.exempt()  # P.8L: no pacing needed
+            target = runbook_target(hostvars[args["target_host"]], args["target"], Path(args["pki_dir"]), inventory,
+                                    args["domain"], display)
             if self._task.check_mode:
                 return {**result, "changed": True, "msg": f"{what} would run (nothing fetched in check mode)"}
             work = workdir(inventory, args["domain"], args["target"])

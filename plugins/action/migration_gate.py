@@ -11,9 +11,8 @@ from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import 
 
 from kt2ops.migration.client import FhirError
 from kt2ops.migration.quality_gate import quality_checks
-from kt2ops.migration.target import migration_dir, target_of
+from kt2ops.migration.target import migration_dir, runbook_target
 from kt2ops.runbook.context import RunbookError, load_domain
-from kt2ops.runbook.state import audit_log, domain_state
 
 
 class ActionModule(Kt2Action):
@@ -25,10 +24,9 @@ class ActionModule(Kt2Action):
             work = migration_dir(inventory, args["domain"], args["target"])
             if not (work / "source-totals.json").exists():
                 raise RunbookError(f"{work}/source-totals.json is missing: P.8 has not finished for this target")
-            target = target_of(task_vars["hostvars"][args["target_host"]], args["target"], Path(args["pki_dir"]),
-                               Display().display)
-            if domain_state(audit_log(inventory), args["domain"]).exempt_from_limit():
-                target = target.exempt()  # P.8L: the capacity load is not limited to one address's share
+            # Exempt (P.8L), the capacity load is not limited to one address's share.
+            target = runbook_target(task_vars["hostvars"][args["target_host"]], args["target"], Path(args["pki_dir"]),
+                                    inventory, args["domain"], Display().display)
             client = target.client(args["domain"])
             try:
                 checks = quality_checks(work, doc, client, args["load_seconds"], args["p95_limit_ms"],

@@ -13,6 +13,7 @@ from typing import Any
 
 from kt2ops.inventory.model import load_inventory
 from kt2ops.migration.client import FhirClient, Pacer
+from kt2ops.runbook.state import audit_log, domain_state
 from kt2ops.secrets import read_secret
 
 ADMIN_APP_ID = "kt2ops-admin"  # the domain admin of every KT 2.0 domain (plugins/filter/domains.py)
@@ -61,6 +62,14 @@ def target_of(hostvars: dict[str, Any], environment: str, pki_dir: Path,
     limit = facts["ingress_limit"]
     return Target(environment, f"https://{facts['service_hostname']}", hostvars.get("ansible_host"),
                   pki_dir / environment, facts["transaction_rules"], limit["rate"] if limit else None, report)
+
+
+def runbook_target(hostvars: dict[str, Any], environment: str, pki_dir: Path, inventory: Path, domain: str,
+                   report: Callable[[str], None] | None = None) -> Target:
+    """The target as a runbook step of `domain` reaches it: unpaced while the runbook holds the ingress limit's
+    exemption (P.8L) open for this machine, as the audit trail says."""
+    target = target_of(hostvars, environment, pki_dir, report)
+    return target.exempt() if domain_state(audit_log(inventory), domain).exempt_from_limit() else target
 
 
 def target_in(inventory: Path, environment: str, report: Callable[[str], None] | None = None) -> Target:
