@@ -450,7 +450,10 @@ def _content_check(work):
     return next(c for c in gate if c["title"].startswith("content as KT 1.3 states it"))
 
 
-SLOW = "limit_req_zone $server_name zone=kt2slow:1m rate=4r/s;\nlimit_req zone=kt2slow burst=100000;\n"
+# A zone of its own plus a limit_req inside the site's server block: nginx applies a server's own limit_req
+# directives and ignores any inherited from the http level, so a conf.d line alone would not slow the site.
+SLOW_ZONE = "limit_req_zone $server_name zone=kt2slow:1m rate=4r/s;\n"
+SLOW_SITE = "s|^    client_max_body_size .*|&\\n    limit_req zone=kt2slow burst=100000;|"
 
 
 @pytest.mark.lab
@@ -458,13 +461,14 @@ def test_a_target_made_too_slow_fails_the_capacity_check(secured, stopped):
     """nginx on prd2 is limited to 4 requests per second (requests queue): the domain's peak of 20 cannot
     be carried, and the capacity check says so with its figures."""
     container = host_of(secured, "prd2")["container"]
-    run("podman", "exec", container, "bash", "-c", f"printf '{SLOW}' > /etc/nginx/conf.d/zz-slow.conf && "
-        "nginx -t && systemctl reload nginx")
+    run("podman", "exec", container, "bash", "-c", f"cp /etc/nginx/conf.d/kt2ops.conf /root/kt2ops.conf.orig && "
+        f"printf '{SLOW_ZONE}' > /etc/nginx/conf.d/00-slow.conf && sed -i '{SLOW_SITE}' /etc/nginx/conf.d/kt2ops.conf "
+        "&& grep -q kt2slow /etc/nginx/conf.d/kt2ops.conf && nginx -t && systemctl reload nginx")
     try:
         slow = step(stopped, "Q", "-e", "kt2_capacity_seconds=3")
     finally:
-        run("podman", "exec", container, "bash", "-c", "rm -f /etc/nginx/conf.d/zz-slow.conf && "
-            "systemctl reload nginx")
+        run("podman", "exec", container, "bash", "-c", "mv /root/kt2ops.conf.orig /etc/nginx/conf.d/kt2ops.conf && "
+            "rm -f /etc/nginx/conf.d/00-slow.conf && nginx -t && systemctl reload nginx")
     said = " ".join(slow.stdout.split())
     assert slow.returncode != 0 and "Q.3 capacity at the expected peak (20 requests/s for 3 s): UNMET" in said
     assert "attempt 2 of 2" in said and "unmet_before" in said  # measured again, and failed again
@@ -489,7 +493,7 @@ def test_migration_whose_backups_were_deleted_fails_b7(secured, stopped, tmp_pat
     failing = {(c["id"], env): [f["message"] for f in r["findings"]]
                for c in report["controls"] for env, r in c["results"].items() if r["status"] == "fail"}
     assert deleted.returncode == 1 and failing == {("B.7", "prd2"): [
-        f"domain {DOMAIN}: migration steps ran (P.3, P.4, P.5, P.6, P.2, P.8) without an intact, restore-tested "
+        f"domain {DOMAIN}: migration steps ran (P.3, P.4, P.5, P.6, P.2, P.8L, P.8) without an intact, restore-tested "
         "backup"]}
     assert kt2(stopped, "comply", "-l", "prd2", "--out", str(tmp_path / "after")).returncode == 0
 
