@@ -13,6 +13,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from kt2ref.auth_service.assertions import key_problem, usable_jwks_keys
+from kt2ref.auth_service.tokens import role_scopes
 from kt2ref.common import BadRequest
 
 STATUSES = ("pending", "approved", "withdrawn")
@@ -130,7 +131,9 @@ async def store(conn: AsyncConnection, domain: str, state: dict[str, Any]) -> No
 
 
 def devices(state: dict[str, Any]) -> dict[str, Any]:
-    """What the FHIR server keeps of the domain: a Device (and Endpoint) per approved application."""
+    """What the FHIR server keeps of the domain: a Device (and Endpoint) per approved application, and the
+    scope its role gives it (what the server narrows the application's notifications to)."""
     return {"name": state["name"], "applications": {
-        cid: {k: a[k] for k in ("name", "supplier", "kind", "admin")}
+        cid: {**{k: a[k] for k in ("name", "supplier", "kind", "admin")},
+              "scope": " ".join(role_scopes(state["roles"][a["role"]], cid))}
         for cid, a in sorted(state["applications"].items()) if a["status"] == "approved"}}

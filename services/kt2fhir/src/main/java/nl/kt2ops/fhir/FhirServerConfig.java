@@ -14,6 +14,9 @@ import ca.uhn.fhir.jpa.model.dialect.HapiFhirPostgresDialect;
 import ca.uhn.fhir.jpa.search.DatabaseBackedPagingProvider;
 import ca.uhn.fhir.jpa.searchparam.matcher.InMemoryResourceMatcher;
 import ca.uhn.fhir.jpa.subscription.channel.config.SubscriptionChannelConfig;
+import ca.uhn.fhir.jpa.subscription.channel.impl.RetryPolicyProvider;
+import ca.uhn.fhir.jpa.subscription.match.deliver.email.IEmailSender;
+import ca.uhn.fhir.jpa.subscription.submit.config.SubscriptionSubmitterConfig;
 import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import ca.uhn.fhir.rest.server.interceptor.partition.RequestTenantPartitionInterceptor;
@@ -30,19 +33,24 @@ import org.springframework.context.annotation.Import;
 import org.springframework.context.annotation.Primary;
 import org.springframework.orm.jpa.JpaTransactionManager;
 import org.springframework.orm.jpa.LocalContainerEntityManagerFactoryBean;
+import org.springframework.retry.RetryPolicy;
+import org.springframework.retry.policy.MaxAttemptsRetryPolicy;
 
 /**
  * HAPI's JPA server as Koppeltaal runs it. The settings that differ from HAPI's defaults, and why, are
  * listed in the role's README section "HAPI settings"; this class is the one place they are made.
  */
 @Configuration
-// Batch2 runs HAPI's background jobs (expunge, reindex after a new SearchParameter) over its in-memory broker.
+// Batch2 runs HAPI's background jobs (expunge, reindex after a new SearchParameter) over its in-memory broker;
+// the subscription configurations match changed resources and deliver rest-hook notifications over it too.
 @Import({
 	HapiJpaConfig.class,
 	ThreadPoolFactoryConfig.class,
 	JpaBatch2Config.class,
 	Batch2JobsConfig.class,
-	SubscriptionChannelConfig.class
+	SubscriptionChannelConfig.class,
+	SubscriptionSubmitterConfig.class,
+	SubscriptionConfig.class
 })
 public class FhirServerConfig {
 
@@ -80,9 +88,35 @@ public class FhirServerConfig {
 		return new MatchUrlOncePerRequest();
 	}
 
+	/** KT2Subscription: rest-hook only (HAPI then activates a requested one; other channel types stay off). */
 	@Bean
 	public SubscriptionSettings subscriptionSettings() {
-		return new SubscriptionSettings();
+		SubscriptionSettings settings = new SubscriptionSettings();
+		settings.addSupportedSubscriptionType(org.hl7.fhir.dstu2.model.Subscription.SubscriptionChannelType.RESTHOOK);
+		// Active as soon as registered, not after HAPI's next polling of the Subscription table.
+		settings.setSubscriptionChangeQueuedImmediately(true);
+		return settings;
+	}
+
+	/** No email channel (KT2Subscription allows rest-hook only); HAPI's processor wants a sender all the same. */
+	@Bean
+	public IEmailSender emailSender() {
+		return details -> {
+			throw new UnsupportedOperationException("KT 2.0 delivers rest-hook notifications only");
+		};
+	}
+
+	/** Tries per notification as {@code fhir.server.subscription.retry.max-attempts} says, not HAPI's minute. */
+	@Primary
+	@Bean
+	public RetryPolicyProvider koppeltaalRetryPolicyProvider(KoppeltaalProperties properties) {
+		int attempts = properties.getFhir().getServer().getSubscription().getRetry().getMaxAttempts();
+		return new RetryPolicyProvider() {
+			@Override
+			protected RetryPolicy retryPolicy() {
+				return new MaxAttemptsRetryPolicy(attempts);
+			}
+		};
 	}
 
 	@Bean
@@ -145,6 +179,7 @@ public class FhirServerConfig {
 			KoppeltaalProperties properties,
 			PartitionSettings partitionSettings,
 			IInterceptorService interceptors,
+			NotificationRules notifications,
 			List<KoppeltaalInterceptor> koppeltaalRules) {
 		RestfulServer server = new DomainTenancy.Server(systemDao.getContext());
 		server.registerProviders(resourceProviders.createProviders());
@@ -160,6 +195,8 @@ public class FhirServerConfig {
 		RequestTenantPartitionInterceptor partitions = new RequestTenantPartitionInterceptor();
 		partitions.setPartitionSettings(partitionSettings);
 		interceptors.registerInterceptor(partitions);
+		// Notifications are matched and delivered outside any request: their rules hook into HAPI's service.
+		interceptors.registerInterceptor(notifications);
 		koppeltaalRules.forEach(server::registerInterceptor);
 		return server;
 	}

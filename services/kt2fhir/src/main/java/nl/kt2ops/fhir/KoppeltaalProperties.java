@@ -35,6 +35,7 @@ public class KoppeltaalProperties {
 
 	public static class Server {
 		private final Security security = new Security();
+		private final Subscription subscription = new Subscription();
 		/** Public base the FHIR URLs are built on, e.g. https://acc21.koppeltaal.test/api/v1 */
 		private String publicBaseUrl = "http://localhost:8080/api/v1";
 		/** How entries of transaction and batch Bundles are treated (the inventory's kt2_env.transaction_rules). */
@@ -42,6 +43,10 @@ public class KoppeltaalProperties {
 
 		public Security getSecurity() {
 			return security;
+		}
+
+		public Subscription getSubscription() {
+			return subscription;
 		}
 
 		public String getPublicBaseUrl() {
@@ -69,6 +74,30 @@ public class KoppeltaalProperties {
 	public enum TransactionRules {
 		REFERENCE,
 		KT
+	}
+
+	/** {@code fhir.server.subscription.retry.max-attempts}: tries per notification (the reference: one). */
+	public static class Subscription {
+		private final Retry retry = new Retry();
+
+		public Retry getRetry() {
+			return retry;
+		}
+	}
+
+	public static class Retry {
+		private int maxAttempts = 1;
+
+		public int getMaxAttempts() {
+			return maxAttempts;
+		}
+
+		public void setMaxAttempts(int maxAttempts) {
+			if (maxAttempts < 1) {
+				throw new IllegalArgumentException("fhir.server.subscription.retry.max-attempts must be at least 1");
+			}
+			this.maxAttempts = maxAttempts;
+		}
 	}
 
 	public static class Security {
