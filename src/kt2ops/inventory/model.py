@@ -31,6 +31,7 @@ class Environment:
     id: str
     network: ipaddress.IPv4Network
     hosts: tuple[str, ...]
+    service_hostname: str = ""  # the public name its services are reached at (KT 2.0 and the KT 1.3 server)
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Inventory:
         if not isinstance(facts, dict):
             raise InventoryError(f"{self.path}: group_vars of '{env_id}' do not define kt2_env")
         return Environment(id=env_id, network=ipaddress.IPv4Network(str(facts.get("network"))),
-                           hosts=tuple(hosts))
+                           hosts=tuple(hosts), service_hostname=str(facts.get("service_hostname", "")))
 
     def environments(self) -> list[Environment]:
         return [self.environment(e) for e in self.environment_ids]

@@ -42,6 +42,7 @@ class LabHost:
     network: str
     subnet: ipaddress.IPv4Network
     address: str
+    service_hostname: str = ""
 
 
 @dataclass
@@ -64,7 +65,7 @@ def lab_hosts(inventory: Inventory) -> list[LabHost]:
 
 def _lab_host(env: Environment) -> LabHost:
     return LabHost(env=env.id, name=env.hosts[0], container=f"kt2ops-{env.id}", network=f"kt2ops-{env.id}",
-                   subnet=env.network, address=str(env.network[HOST_INDEX]))
+                   subnet=env.network, address=str(env.network[HOST_INDEX]), service_hostname=env.service_hostname)
 
 
 class Lab:
@@ -164,7 +165,10 @@ class Lab:
 
     @staticmethod
     def _run_container(host: LabHost, tag: str) -> None:
-        podman("run", "--detach", "--name", host.container, "--hostname", host.name,
+        # The environment's public name resolves on its own host, as DNS would make it: its services (HAPI
+        # delivering notifications to the applications' endpoint) reach each other by it, with its certificate.
+        names = ["--add-host", f"{host.service_hostname}:127.0.0.1"] if host.service_hostname else []
+        podman("run", "--detach", "--name", host.container, "--hostname", host.name, *names,
                "--network", host.network, "--ip", host.address,
                "--systemd=always", "--cap-add", "NET_ADMIN",
                "--label", f"{LAB_LABEL}=1", "--label", f"{ENV_LABEL}={host.env}", tag)
