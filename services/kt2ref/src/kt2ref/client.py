@@ -5,6 +5,7 @@ application service, the tests and the benchmarks."""
 import ssl
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,6 +15,14 @@ import jwt
 KT2_PROFILE_BASE = "http://koppeltaal.nl/fhir/StructureDefinition/KT2"
 LIMIT_PATIENCE = 120.0  # seconds a request waits out the ingress's limit before its refusal is returned
 LIMIT_PAUSE = 0.25  # between tries: about the time in which a limit of a few requests/s frees one
+
+
+class Refused(Exception):
+    """The platform answered a request with an error; status says which (503: the domain is not open)."""
+
+    def __init__(self, what: str, response: httpx.Response) -> None:
+        super().__init__(f"{what} refused: {response.status_code} {response.text}")
+        self.status = response.status_code
 
 
 def limited(response: httpx.Response) -> bool:
@@ -84,11 +93,24 @@ class Kt2Client:
         extra = kwargs.pop("headers", {})
         for renewed in (False, True):
             headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/fhir+json", **extra}
-            response = self.request(method, f"{base}/{path}" if path else base, headers=headers, **kwargs)
+            url = base + ("" if not path or path.startswith("?") else "/") + path
+            response = self.request(method, url, headers=headers, **kwargs)
             if response.status_code != 401 or renewed:
                 return response
             self._token = None
         raise AssertionError("unreachable")
+
+    def search(self, path: str) -> Iterator[dict[str, Any]]:
+        """Every resource a search finds (e.g. 'Patient?_count=500'), page by page along the next links."""
+        base = f"{self.public}/api/v1/{self.domain}/fhir/r4"
+        while path is not None:
+            response = self.fhir("GET", path)
+            if response.status_code != 200:
+                raise Refused(f"search {path}", response)
+            bundle = response.json()
+            yield from (entry["resource"] for entry in bundle.get("entry", []))
+            path = next((link["url"].removeprefix(base).lstrip("/") for link in bundle.get("link", [])
+                         if link["relation"] == "next"), None)
 
     def close(self) -> None:
         self.http.close()

@@ -1,7 +1,8 @@
 """Reference application service: acts for the applications (IT-deelnemers) of the domains on this host.
 Registering a client posts it to the platform (KT 2.0 as a FHIR Patient with the application's own key,
-or KT 1.3 as a CreateOrUpdatePatient message) and fires the application's trigger functions, e.g. a
-welcome mail to the outbox, when they are switched on. Everything is driven through /_contract."""
+or KT 1.3 as a CreateOrUpdatePatient message). The application's trigger functions, e.g. a welcome mail to
+the outbox, fire when they are switched on: on KT 2.0 when the platform notifies it of a new resource (its
+Subscriptions), on KT 1.3 when it registers the client itself. Everything is driven through /_contract."""
 
 import json
 import os
@@ -20,7 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kt2ref import __version__
-from kt2ref.client import KT2_PROFILE_BASE, Kt2Client
+from kt2ref.apps.notifications import Notifications
+from kt2ref.client import KT2_PROFILE_BASE, Kt2Client, Refused
 from kt2ref.common import BadRequest, bad_request_handler, contract_result, dry_run, json_body, load_config
 from kt2ref.kt13.messages import EVENT_SYSTEM
 
@@ -38,6 +40,8 @@ class AppService:
         self.apps = {(a["domain"], a["id"]): a for a in config["applications"]}
         self.lock = threading.Lock()
         self.clients: dict[tuple[str, str], Kt2Client] = {}
+        self.notifications = Notifications(self.state_dir, config.get("kt2", {}).get("notify_url", ""),
+                                           self._kt2_client, self._fire, TRIGGER_EVENTS)
 
     def _app(self, request: Request) -> dict[str, Any]:
         key = (request.path_params["domain"], request.path_params["app"])
@@ -114,8 +118,32 @@ class AppService:
                    "telecom": [{"system": "email", "value": details.get("email", f"client-{number}@example.org")}]}
         # The HTTP clients are synchronous; keep the event loop free while they wait.
         reference = await run_in_threadpool(self._publish, app, patient)
+        if self.config["platform"] == "kt2":  # the platform's notification fires the trigger functions
+            return JSONResponse({"patient": reference}, status_code=201)
         mails = await run_in_threadpool(self._fire, app, "client_created", patient)
         return JSONResponse({"patient": reference, "mails": mails}, status_code=201)
+
+    async def subscriptions(self, request: Request) -> Response:
+        """The application's Subscriptions on KT 2.0, one per type its trigger functions react to."""
+        app = self._app(request)
+        if self.config["platform"] != "kt2":
+            raise BadRequest("Subscriptions are a KT 2.0 matter; this host serves KT 1.3", 409, "conflict")
+        if request.method == "PUT":
+            await json_body(request)
+        try:
+            had, has = await run_in_threadpool(self.notifications.subscribe, app,
+                                               request.method == "GET" or dry_run(request))
+        except Refused as err:  # 503: the domain is closed or being migrated; it subscribes once it is open
+            raise BadRequest(f"{app['id']} cannot subscribe now: KT 2.0 {err}", 409 if err.status == 503 else 502,
+                             "conflict" if err.status == 503 else "exception") from err
+        if request.method == "GET":
+            return JSONResponse({"criteria": had})
+        return contract_result(had != has, {"criteria": had}, {"criteria": has}, criteria=has)
+
+    async def notify(self, request: Request) -> Response:
+        """The rest-hook endpoint the platform notifies (no payload): the application searches again."""
+        self.notifications.notified(self._app(request))
+        return Response(status_code=200)
 
     def _publish(self, app: dict[str, Any], patient: dict[str, Any]) -> str:
         if self.config["platform"] == "kt2":
@@ -154,17 +182,25 @@ class AppService:
                                           connect_host=kt2.get("connect_host"))
         return self.clients[key]
 
-    def _fire(self, app: dict[str, Any], event: str, patient: dict[str, Any]) -> int:
+    def _fire(self, app: dict[str, Any], event: str, resource: dict[str, Any]) -> int:
+        """The application's trigger functions of the event, each switched on, for a new Patient or Task."""
         sent = 0
         for trigger in app["triggers"]:
             if TRIGGER_EVENTS.get(trigger) != event or not self._enabled(app, trigger):
                 continue
             mail = EmailMessage()
             mail["From"] = f"no-reply@{app['id']}.example"
-            mail["To"] = patient["telecom"][0]["value"]
-            mail["Subject"] = f"Welkom bij {app['name']}"
             mail["X-Kt2-Trigger"] = trigger
-            mail.set_content(f"Beste {patient['name'][0]['given'][0]}, welkom. (Synthetisch testbericht.)")
+            if resource["resourceType"] == "Patient":
+                emails = [t["value"] for t in resource.get("telecom", []) if t.get("system") == "email"]
+                mail["To"] = emails[0] if emails else f"{resource['id']}@clients.invalid"
+                mail["Subject"] = f"Welkom bij {app['name']}"
+                given = resource.get("name", [{}])[0].get("given", ["client"])[0]
+                mail.set_content(f"Beste {given}, welkom. (Synthetisch testbericht.)")
+            else:  # the client the Task is for (the lab does not look the address up)
+                mail["To"] = resource["for"]["reference"].replace("/", "-") + "@clients.invalid"
+                mail["Subject"] = f"Nieuwe taak in {app['name']}"
+                mail.set_content(f"Er staat een nieuwe taak voor je klaar ({resource['id']}). (Synthetisch.)")
             outbox = self.state_dir / "outbox" / app["domain"] / app["id"]
             outbox.mkdir(parents=True, exist_ok=True)
             (outbox / f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{trigger}.eml").write_bytes(bytes(mail))
@@ -221,6 +257,8 @@ def create_app() -> Starlette:
         Route(base + "/sending", service.sending, methods=["GET", "PUT"]),
         Route(base + "/clients", service.register_client, methods=["POST"]),
         Route(base + "/outbox", service.outbox),
+        Route(base + "/subscriptions", service.subscriptions, methods=["GET", "PUT"]),
+        Route("/notify/{domain}/{app}", service.notify, methods=["POST"]),
         Route(base + "/inbox/read", service.read_inbox, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={BadRequest: bad_request_handler})
