@@ -102,6 +102,25 @@ def kt13_sql(lab: list[dict], sql: str) -> str:
                "-qtA", "kt13", "-c", sql).stdout.strip()
 
 
+def notifications(lab: list[dict], env: str, app: str, resource_type: str) -> int:
+    """How many notifications of a type's resources the FHIR server delivered to an application: its
+    AuditEvents of type Export (DICOM 110106), read from the database (no application's role reads them)."""
+    return int(run("podman", "exec", host_of(lab, env)["container"], "runuser", "-u", "postgres", "--", "psql",
+                   "-qtA", "-d", f"kt2_{env}", "-c",
+                   "SELECT count(*) FROM hfj_res_ver v JOIN hfj_resource r ON r.res_id = v.res_id "
+                   "WHERE r.res_type = 'AuditEvent' AND v.res_text_vc LIKE '%\"110106\"%' "
+                   f"AND v.res_text_vc LIKE '%\"Device/{app}\"%' "
+                   f"AND v.res_text_vc LIKE '%\"reference\":\"{resource_type}/%'").stdout.strip())
+
+
+def eventually(probe, patience: float = 120.0):
+    """The probe's first truthy answer within the patience (HAPI delivers notifications asynchronously)."""
+    deadline = time.monotonic() + patience
+    while not (found := probe()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return found
+
+
 def kt2_client(lab: list[dict], environment: str, domain: str, app: str, key_environment: str | None = None):
     """An application of `domain` talking to `environment`, signing with its key of `key_environment`."""
     from kt2ref.client import Kt2Client

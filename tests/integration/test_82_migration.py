@@ -28,12 +28,14 @@ from tests.integration.conftest import (
     burst,
     contract,
     copy_lab_inventory,
+    eventually,
     expected_in_scope,
     gateway,
     host_of,
     kill_run_when,
     kt13_facts,
     kt13_sql,
+    notifications,
     ok,
     playbook,
     recap,
@@ -140,6 +142,8 @@ def test_a_blocking_finding_imports_nothing(secured, stopped):
 @pytest.mark.lab
 def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped, tmp_path):
     work = stopped / ".runbook" / "migration" / DOMAIN / "prd2"
+    prd2 = host_of(secured, "prd2")
+    mails = {app: outbox(prd2, app) for app in (SENDER, READER)}
     small = ("-e", "kt2_batch_size=5")  # many Bundles, so that a kill lands midway
     kill_run_when(stopped, "P.8", DOMAIN, lambda: mapped(work, "Patient") > 0, *small)
     tasks = mapped(work, "Task")
@@ -164,6 +168,10 @@ def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped
         # What the server stored satisfies the KT2 profiles by the project's validator too.
         assert [v for r in client.search_all(kind, identifier=migrated(kind)) for v in violations(r)] == [], kind
     assert f"P.8 {SENDER} Task:" in done.stdout  # progress lines, per application and type
+    # Every migrated client was notified to the ehr's application (it reads all Patients), and P.6 had switched
+    # its trigger functions off: no welcome mail, nor any other, to a migrated client.
+    assert eventually(lambda: notifications(secured, "prd2", SENDER, "Patient") >= counts["Patient"])
+    assert {app: outbox(prd2, app) for app in (SENDER, READER)} == mails
 
     again = ok(step(stopped, "P.8"))
     assert recap(again.stdout)["kt13.lab"]["changed"] == 0
@@ -343,6 +351,27 @@ def to_fhir(kind, *args, **kwargs):
     return resource
 mapping.to_fhir = to_fhir
 """
+
+
+def outbox(host, app):
+    return contract(host, 8070, f"/_contract/apps/{DOMAIN}/{app}/outbox")[1]["mails"]
+
+
+@pytest.mark.lab
+def test_without_p6_every_migrated_client_gets_a_welcome_mail(secured, stopped):
+    """The twin of the quiet migration above: P.6 undone (trigger functions on), the same P.8 makes the ehr's
+    application mail every migrated client, one mail each, as their notifications arrive."""
+    prd2 = host_of(secured, "prd2")
+    before = len(outbox(prd2, SENDER))
+    ok(step(stopped, "P.6", "--undo", "--emergency-reason", EMERGENCY))
+    try:
+        migrate_afresh(secured, stopped)
+        patients = len(migrated_patients(secured, stopped))
+        assert eventually(lambda: len(outbox(prd2, SENDER)) >= before + patients)
+        time.sleep(3)  # a second mail to anyone would show now
+        assert len(outbox(prd2, SENDER)) == before + patients
+    finally:
+        ok(step(stopped, "P.6"))
 
 
 def migrate_afresh(secured, inventory, env=None):
