@@ -7,17 +7,20 @@ For each size, a KT 1.3 export of about that many messages comes from the lab's 
 identifiers are the run's alone). Then:
   1. client side alone: validation (specification, scope, KT2 profiles, publishers) with staging, the mapping
      of every resource and the source's hash totals; no server;
-  2. P.8 end to end, as `kt2 run P.8` runs it, in a process of its own (its peak memory is its own): each
-     application with its own key, transaction Bundles of conditional creates through nginx + TLS + token +
-     Koppeltaal's rules + profile check + HAPI JPA; and the replay alone, after the validation (the server
-     has nothing to do until the validation ends). With this machine exempt from the ingress limit (as runbook
-     P.8L exempts the migration's address: a line of the bench's own in the env's exemption file, removed
-     when the run ends);
+  2. P.8 end to end, as `kt2 run P.8` runs it (the domain's trigger functions off, as runbook P.6 leaves them;
+     the applications' Subscriptions active: each is notified of what it may read, and searches again),
+     in a process of its own (its peak memory is its own): each application with its own key, transaction
+     Bundles of conditional creates through nginx + TLS + token + Koppeltaal's rules + profile check + HAPI JPA;
+     and the replay alone, after the validation (the server has nothing to do until the validation ends).
+     With this machine exempt from the ingress limit (as runbook P.8L exempts the migration's address: a line
+     of the bench's own in the env's exemption file, removed when the run ends);
   3. the server's ceiling, still exempt: the same resources created again plainly (transaction Bundles of
      POSTs, no condition, every reference resolved: to what P.8 created), each by its own application, at
      the same Bundle size and concurrency: what the migration's conditional creates and ordering cost is the gap;
   3b. P.8 again, under the ingress limit as production applies it (kt2_env.ingress_limit: paced, Bundles sized
      for it), of the same export under another KT 1.3 name (its own migration identifiers);
+  3c. P.8 exempt once more (a third name) with the domain's Subscriptions set off: what the notifications of
+     every migrated resource to the subscribed applications (and their searching again) cost P.8;
   4. a raw PostgreSQL COPY of the same mapped resources into a scratch table on the host (no HTTP, no TLS,
      no validation): the physical reference.
 Before the first size, an unreported round of --warm-up messages runs the same steps, so that the warm-up of a
@@ -64,7 +67,7 @@ from kt2ops.migration.stage import TYPES_IN_ORDER, Staging  # noqa: E402
 from kt2ops.migration.target import Target, target_in  # noqa: E402
 from kt2ops.runbook.context import load_domain  # noqa: E402
 from plugins.filter.domains import contract_domain  # noqa: E402
-from tests.integration.conftest import gateway  # noqa: E402
+from tests.integration.conftest import contract, gateway  # noqa: E402
 
 DOMAIN = "ggz-noorderlicht"
 LAB = ROOT / "inventories" / "lab"
@@ -92,6 +95,54 @@ class Exemption:
 
     def __exit__(self, *_: object) -> None:
         self._nginx(f"sed -i '/{self.tag}$/d' {EXEMPTIONS}")
+
+
+class TriggersOff:
+    """The domain's trigger functions switched off on the env host while the block runs (as runbook P.6 leaves
+    them for P.8), on again afterwards."""
+
+    def __init__(self, host: dict) -> None:
+        self.host = host
+        self.switches = [f"/_contract/apps/{DOMAIN}/{app['id']}/triggers/{trigger['id']}"
+                         for app in load_domain(LAB, DOMAIN)["applications"]
+                         for trigger in app.get("trigger_functions", [])]
+
+    def _switch(self, enabled: bool) -> None:
+        for path in self.switches:
+            status, answer = contract(self.host, 8070, path, "PUT", {"enabled": enabled})
+            if status != 200:
+                raise RuntimeError(f"{path}: {status} {answer}")
+
+    def __enter__(self) -> TriggersOff:
+        self._switch(False)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._switch(True)
+
+
+class SubscriptionsOff:
+    """The domain's active Subscriptions set off while the block runs (by its domain admin), requested again
+    afterwards (the server activates them)."""
+
+    def __init__(self, admin: FhirClient) -> None:
+        self.admin, self.ids = admin, []
+
+    def _status(self, ids: list[str], status: str) -> None:
+        for id_ in ids:
+            current = self.admin.call("GET", f"Subscription/{id_}").json()
+            response = self.admin.call("PUT", f"Subscription/{id_}", json={**current, "status": status},
+                                       headers={"If-Match": f'W/"{current["meta"]["versionId"]}"'})
+            if response.status_code != 200:
+                raise FhirError(f"Subscription/{id_} {status}", response)
+
+    def __enter__(self) -> SubscriptionsOff:
+        self.ids = [s["id"] for s in self.admin.search_all("Subscription", status="active")]
+        self._status(self.ids, "off")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._status(self.ids, "requested")
 
 
 def write_export(path: Path, kt13: str, messages: int) -> int:
@@ -216,26 +267,30 @@ def run_child(work: Path, kt13: str, env: str, exempt: bool, batch_size: int | N
 
 
 def measure(messages_wanted: int, env: str, host: dict, batch_size: int | None, concurrency: int, keep: bool) -> dict:
-    kt13, limited_kt13 = (f"BENCH{uuid.uuid4().hex[:6].upper()}" for _ in range(2))
+    kt13, limited_kt13, quiet_kt13 = (f"BENCH{uuid.uuid4().hex[:6].upper()}" for _ in range(3))
     doc = bench_domain(kt13)
     target = target_in(LAB, env).exempt()  # the ceiling runs exempt, as P.8 beside it
     limit = target_in(LAB, env).rate_limit
     admin = target.client(DOMAIN)
     with tempfile.TemporaryDirectory() as scratch:
-        work, limited_work = Path(scratch) / "exempt", Path(scratch) / "limited"
-        work.mkdir()
-        limited_work.mkdir()
+        work, limited_work, quiet_work = (Path(scratch) / name for name in ("exempt", "limited", "quiet"))
+        for folder in (work, limited_work, quiet_work):
+            folder.mkdir()
         messages = write_export(work / "source.jsonl", kt13, messages_wanted)
-        write_export(limited_work / "export.jsonl", limited_kt13, messages_wanted)  # the same, under its own name
+        for folder, name in ((limited_work, limited_kt13), (quiet_work, quiet_kt13)):
+            write_export(folder / "export.jsonl", name, messages_wanted)  # the same, under its own name
         client_seconds, mapped = client_side(work, doc)
         copy_seconds = raw_copy(host["container"], f"kt2_{env}", mapped)
         shutil.copyfile(work / "source.jsonl", work / "export.jsonl")  # P.8 removes its export when done
         try:
-            with Exemption(host):
+            with TriggersOff(host), Exemption(host):
                 p8 = run_child(work, kt13, env, True, batch_size, concurrency)
                 ceiling_seconds, plain = ceiling(target, admin, work, doc["kt13"]["fhir_base"],
                                                  batch_size or BATCH_SIZE, concurrency)
-            p8_limited = run_child(limited_work, limited_kt13, env, False, batch_size, concurrency)
+            with TriggersOff(host):
+                p8_limited = run_child(limited_work, limited_kt13, env, False, batch_size, concurrency)
+            with TriggersOff(host), Exemption(host), SubscriptionsOff(admin):
+                p8_quiet = run_child(quiet_work, quiet_kt13, env, True, batch_size, concurrency)
         finally:
             if not keep:
                 for kind in reversed(TYPES_IN_ORDER):  # the ceiling's refer to P.8's: removed first
@@ -243,8 +298,8 @@ def measure(messages_wanted: int, env: str, host: dict, batch_size: int | None, 
                 remove_migrated(admin)
             admin.close()
     return {"messages": messages, "resources": len(mapped), "client_seconds": client_seconds, "p8": p8,
-            "p8_limited": p8_limited, "limit": limit, "plain": plain, "ceiling_seconds": ceiling_seconds,
-            "copy_seconds": copy_seconds}
+            "p8_limited": p8_limited, "p8_quiet": p8_quiet, "limit": limit, "plain": plain,
+            "ceiling_seconds": ceiling_seconds, "copy_seconds": copy_seconds}
 
 
 def report(runs: list[dict], env: str, batch_size: int | None, concurrency: int) -> None:
@@ -266,6 +321,8 @@ def report(runs: list[dict], env: str, batch_size: int | None, concurrency: int)
                 (f"P.8 under the ingress limit ({r['p8_limited']['refused_by_limit']} refused)",
                  r["p8_limited"]["wall"], n / r["p8_limited"]["wall"],
                  f"{n / r['p8_limited']['wall'] / ceiling_rate:.2f}c", f"{r['p8_limited']['peak_kib'] / 1024:.0f}"),
+                ("P.8 exempt, the Subscriptions off (no notifications)", r["p8_quiet"]["wall"],
+                 n / r["p8_quiet"]["wall"], f"{n / r['p8_quiet']['wall'] / ceiling_rate:.2f}c", ""),
                 (f"plain creates of {r['plain']} of them (ceiling c)", r["ceiling_seconds"], ceiling_rate, "1.00c",
                  ""),
                 ("raw PostgreSQL COPY (resources/s)", r["copy_seconds"], copy_rate, f"{rate / copy_rate:.3f}", "")]
