@@ -33,6 +33,7 @@ from tests.integration.conftest import (
     gateway,
     host_of,
     kill_run_when,
+    kt2_client,
     kt13_facts,
     kt13_sql,
     notifications,
@@ -450,9 +451,11 @@ def _transaction_rules(inventory, rules):
 @pytest.mark.lab
 def test_p8_is_correct_under_kts_transaction_rules_too(secured, stopped):
     """Under `kt` the server stamps each entry's resource-origin (and refuses a client's): P.8 leaves it to
-    the server there, and the Q gate finds every resource with its publisher's Device and its profile."""
+    the server there, and the Q gate finds every resource with its publisher's Device and its profile. A
+    transaction's conditional URL is narrowed to the caller's reach there, as a plain conditional create is."""
     _transaction_rules(stopped, "kt")
     try:
+        _conditional_urls_in_a_transaction_are_narrowed(secured)
         migrate_afresh(secured, stopped)
         said = " ".join(ok(step(stopped, "Q")).stdout.split())
         assert "Q.2 every migrated resource declares its KT2 profile and names the Device of its publisher: met" in said
@@ -461,8 +464,32 @@ def test_p8_is_correct_under_kts_transaction_rules_too(secured, stopped):
         assert _origins(client, "Patient") == {f"Device/{SENDER}"}
         client.close()
     finally:
+        # What P.8 migrated under `kt` stays: the same content, each resource naming its publisher's Device, as
+        # the tests after this one need it (a run under reference would only repeat the earlier ones).
         _transaction_rules(stopped, "reference")
-        migrate_afresh(secured, stopped)
+
+
+def _conditional_urls_in_a_transaction_are_narrowed(lab):
+    """Two modules of another domain on prd2, each reaching its own ActivityDefinitions only: the second's
+    conditional create in a transaction does not find the first's (so it creates its own), as its search does not."""
+    domain, first, second = "ggz-groot-rivierenland", "rivierenland-module-02", "rivierenland-module-03"
+    url = f"https://module.example/ad/{uuid.uuid4().hex}"
+
+    def definition(app):
+        return {"resourceType": "ActivityDefinition", "meta": {"profile": [profile_of("ActivityDefinition")]},
+                "url": url, "title": "Narrowed", "status": "active",
+                "extension": [{"url": "http://koppeltaal.nl/fhir/StructureDefinition/KT2EndpointExtension",
+                               "valueReference": {"reference": f"Endpoint/{app}"}}]}
+    owner, other = (kt2_client(lab, "prd2", domain, app) for app in (first, second))
+    assert owner.fhir("POST", "ActivityDefinition", json=definition(first)).status_code == 201
+    assert other.fhir("GET", "ActivityDefinition", params={"url": url}).json()["total"] == 0
+    answer = other.fhir("POST", "", json={"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": definition(second),
+         "request": {"method": "POST", "url": "ActivityDefinition", "ifNoneExist": f"url={url}"}}]})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["entry"][0]["response"]["status"].startswith("201")  # its own, not the first's
+    for client in (owner, other):
+        client.close()
 
 
 def migrated_patients(secured, inventory):

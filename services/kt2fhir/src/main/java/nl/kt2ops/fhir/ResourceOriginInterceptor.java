@@ -12,6 +12,7 @@ import ca.uhn.fhir.rest.param.ReferenceParam;
 import ca.uhn.fhir.rest.server.exceptions.ForbiddenOperationException;
 import ca.uhn.fhir.rest.server.exceptions.InternalErrorException;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import ca.uhn.fhir.rest.server.util.ICachedSearchDetails;
 import java.util.Set;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.DomainResource;
@@ -116,15 +117,29 @@ public class ResourceOriginInterceptor implements KoppeltaalInterceptor {
 		}
 	}
 
-	/** Searches of a grant limited to resource-origins see those origins only. */
+	/**
+	 * Searches of a grant limited to resource-origins see those origins only; so do the searches HAPI makes for
+	 * a request's conditional URLs, a transaction's too (the request names no type there; the search does). A
+	 * conditional reference to a type the role may not search at all (a Patient's managing Organization) still
+	 * resolves: the entry's own rules decide whether it may be stored.
+	 */
 	@Hook(Pointcut.STORAGE_PRESEARCH_REGISTERED)
-	public void narrow(RequestDetails request, SearchParameterMap parameters) {
+	public void narrow(RequestDetails request, SearchParameterMap parameters, ICachedSearchDetails search) {
 		Grant grant = checked(request);
-		String type = request == null ? null : request.getResourceName();
+		String requested = request == null ? null : request.getResourceName();
+		String type = search != null && search.getResourceType() != null ? search.getResourceType() : requested;
 		if (grant == null || type == null) {
 			return;
 		}
-		Set<String> reach = grant.reach(type, 's');
+		Set<String> reach;
+		try {
+			reach = grant.reach(type, 's');
+		} catch (ForbiddenOperationException e) {
+			if (type.equals(requested)) {
+				throw e;
+			}
+			return;
+		}
 		if (reach != null) {
 			ReferenceOrListParam any = new ReferenceOrListParam();
 			reach.forEach(origin -> any.addOr(new ReferenceParam(origin)));
