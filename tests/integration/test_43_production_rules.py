@@ -101,6 +101,20 @@ def test_request_ids_are_taken_or_generated_and_audited_for_reads_and_errors(pro
 
 
 @pytest.mark.lab
+def test_the_capability_statement_asked_without_a_token_is_audited(provisioned):
+    """As production: an AuditEvent for the metadata answer too, with the request's ids; the client is named by
+    its address (it has no token), the domain admin's Device observes."""
+    ehr = kt2_client(provisioned, "acc22", DOMAIN, EHR)
+    request_id = f"meta-{uuid.uuid4().hex}"
+    answer = ehr.request("GET", f"/api/v1/{DOMAIN}/fhir/r4/metadata", headers={"X-Request-Id": request_id})
+    assert answer.status_code == 200 and answer.headers["X-Request-Id"] == request_id
+    (event,) = _audit_events(provisioned, "acc22", request_id)
+    assert event["outcome"] == "0" and event["subtype"][0]["code"] == "capabilities"
+    assert event["agent"][0]["who"]["display"].startswith("anonymous client at ")
+    assert event["source"]["observer"]["reference"] == "Device/kt2ops-admin"
+
+
+@pytest.mark.lab
 def test_searches_are_newest_first_unless_sorted(provisioned):
     ehr = kt2_client(provisioned, "acc22", DOMAIN, EHR)
     system = f"urn:test:order:{uuid.uuid4().hex}"

@@ -43,9 +43,11 @@ public class AuditEventInterceptor implements KoppeltaalInterceptor {
 			RestOperationTypeEnum.HISTORY_SYSTEM);
 
 	private final DaoRegistry daos;
+	private final Domains domains;
 
-	public AuditEventInterceptor(DaoRegistry daos) {
+	public AuditEventInterceptor(DaoRegistry daos, Domains domains) {
 		this.daos = daos;
+		this.domains = domains;
 	}
 
 	/** A changed resource; a deleted one is named, not referred to (a reference must resolve to a live one). */
@@ -84,6 +86,7 @@ public class AuditEventInterceptor implements KoppeltaalInterceptor {
 	public void completed(RequestDetails request) {
 		Grant grant = Grant.of(request);
 		if (grant == null) {
+			anonymous(request);
 			return;
 		}
 		@SuppressWarnings("unchecked")
@@ -99,6 +102,26 @@ public class AuditEventInterceptor implements KoppeltaalInterceptor {
 			return;
 		}
 		daos.getResourceDao(AuditEvent.class).create(event, Domains.system(request.getTenantId()));
+	}
+
+	/**
+	 * The CapabilityStatement answered without a token (a client finding the token endpoint): the agent is named
+	 * by its address only, the domain admin's Device observes (the platform's own side).
+	 */
+	private void anonymous(RequestDetails request) {
+		String domain = request.getTenantId();
+		if (request.getRestOperationType() != RestOperationTypeEnum.METADATA || domain == null
+				|| domains.find(domain).isEmpty()) {
+			return;
+		}
+		String address = request instanceof ca.uhn.fhir.rest.server.servlet.ServletRequestDetails servlet
+				? servlet.getServletRequest().getHeader("X-Forwarded-For") : null;
+		Reference who = new Reference().setType("Device")
+				.setDisplay("anonymous client" + (address == null ? "" : " at " + address));
+		AuditEvent event = event(request, who, new Reference(domains.adminDevice(domain)),
+				AuditEvent.AuditEventOutcome._0);
+		event.addEntity().setWhat(new Reference().setType("CapabilityStatement").setDisplay("metadata"));
+		daos.getResourceDao(AuditEvent.class).create(event, Domains.system(domain));
 	}
 
 	/** A refused or failed request of an application: outcome 4 (the request) or 8 (the server), with the reason. */
@@ -131,8 +154,14 @@ public class AuditEventInterceptor implements KoppeltaalInterceptor {
 
 	private static AuditEvent event(RequestDetails request, Grant grant, AuditEvent.AuditEventOutcome outcome) {
 		Reference device = new Reference(grant.device());
-		AuditEvent event = ProfileRules.declared(new AuditEvent());
+		AuditEvent event = event(request, device, device, outcome);
 		event.addExtension(ResourceOriginInterceptor.EXTENSION, device.copy());
+		return event;
+	}
+
+	private static AuditEvent event(RequestDetails request, Reference who, Reference observer,
+			AuditEvent.AuditEventOutcome outcome) {
+		AuditEvent event = ProfileRules.declared(new AuditEvent());
 		RequestIdsInterceptor.of(request).forEach((name, id) -> event.addExtension(KT2_EXTENSIONS + name, new IdType(id)));
 		event.setType(new Coding("http://terminology.hl7.org/CodeSystem/audit-event-type", "rest", "RESTful Operation"));
 		event.addSubtype(new Coding("http://hl7.org/fhir/restful-interaction", interaction(request), null));
@@ -142,9 +171,9 @@ public class AuditEventInterceptor implements KoppeltaalInterceptor {
 		event.addAgent()
 				.setType(new CodeableConcept(new Coding("http://dicom.nema.org/resources/ontology/DCM", "110153",
 						"Source Role ID")))
-				.setWho(device.copy())
+				.setWho(who.copy())
 				.setRequestor(true);
-		event.getSource().setObserver(device.copy());
+		event.getSource().setObserver(observer.copy());
 		return event;
 	}
 
@@ -176,6 +205,7 @@ public class AuditEventInterceptor implements KoppeltaalInterceptor {
 			case HISTORY_INSTANCE, HISTORY_TYPE, HISTORY_SYSTEM -> "history";
 			case TRANSACTION -> "transaction";
 			case BATCH -> "batch";
+			case METADATA -> "capabilities";
 			default -> operation.getCode();
 		};
 	}

@@ -198,6 +198,20 @@ public class Domains {
 		return dao.update(resource, system).getId().getIdPart();
 	}
 
+	/** The Device of the domain's admin application: the platform's own side of what no application asked for. */
+	public String adminDevice(String domain) {
+		JsonNode applications = find(domain).map(d -> d.config().path("applications")).orElseThrow(
+				() -> new ResourceNotFoundException("unknown domain " + domain));
+		Iterator<String> ids = applications.fieldNames();
+		while (ids.hasNext()) {
+			String id = ids.next();
+			if (applications.path(id).path("admin").asBoolean()) {
+				return "Device/" + id;
+			}
+		}
+		throw new IllegalStateException("domain " + domain + " has no domain admin application");
+	}
+
 	/** Whether the application's Device is there and active (a withdrawn application's tokens stop at once). */
 	public boolean hasDevice(String domain, String clientId) {
 		try {

@@ -15,7 +15,6 @@ import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
 import ca.uhn.fhir.rest.server.messaging.BaseResourceMessage;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Date;
-import java.util.Iterator;
 import java.util.Set;
 import java.util.UUID;
 import org.hl7.fhir.instance.model.api.IBaseResource;
@@ -100,19 +99,6 @@ public class NotificationRules {
 		return domains.find(domain).map(d -> d.application(clientId)).orElse(null);
 	}
 
-	/** The Device of the domain admin application: the platform's side of a notification. */
-	private String admin(String domain) {
-		JsonNode applications = domains.find(domain).map(d -> d.config().path("applications")).orElseThrow();
-		Iterator<String> ids = applications.fieldNames();
-		while (ids.hasNext()) {
-			String id = ids.next();
-			if (applications.path(id).path("admin").asBoolean()) {
-				return "Device/" + id;
-			}
-		}
-		throw new IllegalStateException("domain " + domain + " has no domain admin application");
-	}
-
 	private IBaseResource read(String domain, IIdType id) {
 		try {
 			return daos.getResourceDao(id.getResourceType()).read(id.toUnqualifiedVersionless(), Domains.system(domain));
@@ -144,7 +130,7 @@ public class NotificationRules {
 				.setWho(new Reference("Device/" + subscriber))
 				.setNetwork(new AuditEvent.AuditEventAgentNetworkComponent().setAddress(subscription.getEndpointUrl()))
 				.setRequestor(false);
-		event.getSource().setObserver(new Reference(admin(domain)));
+		event.getSource().setObserver(new Reference(domains.adminDevice(domain)));
 		event.addEntity().setWhat(new Reference(subscriptionId));
 		event.addEntity().setWhat(new Reference(delivery.getPayloadId(fhir).toUnqualifiedVersionless()));
 		daos.getResourceDao(AuditEvent.class).create(event, Domains.system(domain));
