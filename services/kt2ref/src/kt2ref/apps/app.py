@@ -10,6 +10,7 @@ import threading
 import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,14 @@ class AppService:
     def _enabled(self, app: dict[str, Any], switch: str) -> bool:
         return self._states().get(f"{app['domain']}/{app['id']}/{switch}", True)
 
+    def _acts_on(self, app: dict[str, Any], trigger: str, resource: dict[str, Any]) -> bool:
+        """Whether the trigger is on and was on when the resource changed: a notification that arrives late (the
+        platform delivers asynchronously) of something from before the trigger was switched on acts on nothing."""
+        since = self._states().get(f"{app['domain']}/{app['id']}/{trigger}@on")
+        changed = resource.get("meta", {}).get("lastUpdated")
+        return self._enabled(app, trigger) and not (since and changed and
+                                                    datetime.fromisoformat(changed) < datetime.fromisoformat(since))
+
     async def _switch(self, request: Request, app: dict[str, Any], switch: str) -> Response:
         """Set one of the application's switches (a trigger function, or sending); answers like the contract."""
         wanted = await json_body(request)
@@ -72,6 +81,7 @@ class AppService:
                 return contract_result(False, enabled=before)
             if not dry_run(request):
                 states[key] = wanted["enabled"]
+                states[key + "@on"] = datetime.now(UTC).isoformat() if wanted["enabled"] else None
                 tmp = self.state_dir / "triggers.json.tmp"
                 tmp.write_text(json.dumps(states, indent=1, sort_keys=True))
                 os.replace(tmp, self.state_dir / "triggers.json")
@@ -186,7 +196,7 @@ class AppService:
         """The application's trigger functions of the event, each switched on, for a new Patient or Task."""
         sent = 0
         for trigger in app["triggers"]:
-            if TRIGGER_EVENTS.get(trigger) != event or not self._enabled(app, trigger):
+            if TRIGGER_EVENTS.get(trigger) != event or not self._acts_on(app, trigger, resource):
                 continue
             mail = EmailMessage()
             mail["From"] = f"no-reply@{app['id']}.example"
@@ -240,7 +250,8 @@ class AppService:
         app = self._app(request)
         outbox = self.state_dir / "outbox" / app["domain"] / app["id"]
         files = sorted(outbox.glob("*.eml")) if outbox.exists() else []
-        return JSONResponse({"mails": [f.name for f in files]})
+        recipients = [BytesParser().parsebytes(f.read_bytes(), headersonly=True)["To"] for f in files]
+        return JSONResponse({"mails": [f.name for f in files], "to": recipients})
 
     def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok", "service": "kt2-app-service", "version": __version__,
