@@ -17,7 +17,7 @@ LIMIT_PATIENCE = 120.0  # seconds a request waits out the ingress's limit before
 LIMIT_PAUSE = 0.25  # between tries: about the time in which a limit of a few requests/s frees one
 
 
-class Refused(Exception):
+class Refused(PermissionError):
     """The platform answered a request with an error; status says which (503: the domain is not open)."""
 
     def __init__(self, what: str, response: httpx.Response) -> None:
@@ -81,7 +81,7 @@ class Kt2Client:
         if self._token is None or time.monotonic() > self._token[1]:
             response = self.request_token()
             if response.status_code != 200:
-                raise PermissionError(f"token request for {self.client_id} refused: {response.text}")
+                raise Refused(f"token request for {self.client_id}", response)
             body = response.json()
             self._token = (body["access_token"], time.monotonic() + max(int(body.get("expires_in", 300)) - 30, 5))
         return self._token[0]

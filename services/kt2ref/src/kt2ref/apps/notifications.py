@@ -78,7 +78,7 @@ class Notifications:
             for resource_type in self.types(app):
                 try:
                     self._catch_up(app, resource_type)
-                except (OSError, PermissionError, Refused) as err:  # the next notification tries again
+                except (OSError, Refused) as err:  # the next notification tries again
                     print(f"{app['domain']}/{app['id']}: reading {resource_type} failed: {err}", flush=True)
 
     def _catch_up(self, app: dict[str, Any], resource_type: str) -> None:
