@@ -30,13 +30,16 @@ public class ProfileInterceptor implements KoppeltaalInterceptor {
 		this.fhir = fhir;
 	}
 
-	/** After resource-origin is stamped or copied (default order 0), so the stored resource is what is judged. */
-	@Hook(value = Pointcut.STORAGE_PRESTORAGE_RESOURCE_CREATED, order = 100)
+	/**
+	 * After resource-origin is stamped or copied (default order 0), so the stored resource is what is judged; before
+	 * HAPI's own Subscription check (order 100), as the reference's profile validation comes first.
+	 */
+	@Hook(value = Pointcut.STORAGE_PRESTORAGE_RESOURCE_CREATED, order = 99)
 	public void created(IBaseResource resource) {
 		judge(resource);
 	}
 
-	@Hook(value = Pointcut.STORAGE_PRESTORAGE_RESOURCE_UPDATED, order = 100)
+	@Hook(value = Pointcut.STORAGE_PRESTORAGE_RESOURCE_UPDATED, order = 99)
 	public void updated(IBaseResource stored, IBaseResource updated) {
 		judge(updated);
 	}
