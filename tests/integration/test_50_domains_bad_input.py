@@ -105,5 +105,7 @@ def test_domain_marked_absent_is_removed_with_its_data(provisioned, lab_inventor
     finally:
         restored = playbook("playbooks/domains.yml", "-l", "acc21.lab")
     assert restored.returncode == 0, restored.stdout[-3000:]
+    # Its two applications and the migration's own, and the Subscriptions the applications' trigger functions
+    # need again (the portal: Patient and Task; the ehr: Patient).
     assert contract(host, 8080, "/_contract/domains/jeugdzorg-delta/totals")[1]["counts"] == {
-        "Device": 3, "Endpoint": 3, "Organization": 1}  # its two applications and the migration's own
+        "Device": 3, "Endpoint": 3, "Organization": 1, "Subscription": 3}
