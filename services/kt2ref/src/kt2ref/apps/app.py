@@ -63,10 +63,10 @@ class AppService:
     def _acts_on(self, app: dict[str, Any], trigger: str, resource: dict[str, Any]) -> bool:
         """Whether the trigger is on and was on when the resource changed: a notification that arrives late (the
         platform delivers asynchronously) of something from before the trigger was switched on acts on nothing."""
-        since = self._states().get(f"{app['domain']}/{app['id']}/{trigger}@on")
-        changed = resource.get("meta", {}).get("lastUpdated")
-        return self._enabled(app, trigger) and not (since and changed and
-                                                    datetime.fromisoformat(changed) < datetime.fromisoformat(since))
+        states, key = self._states(), f"{app['domain']}/{app['id']}/{trigger}"  # one read of the switches
+        since, changed = states.get(key + "@on"), resource.get("meta", {}).get("lastUpdated")
+        return states.get(key, True) and not (since and changed and
+                                              datetime.fromisoformat(changed) < datetime.fromisoformat(since))
 
     async def _switch(self, request: Request, app: dict[str, Any], switch: str) -> Response:
         """Set one of the application's switches (a trigger function, or sending); answers like the contract."""

@@ -86,15 +86,19 @@ class Notifications:
         cursor = self._load(app, resource_type) or {"at": _now(), "ids": []}
         event = next(e for e, t in EVENT_TYPES.items() if t == resource_type)
         path = f"{resource_type}?_lastUpdated=ge{quote(cursor['at'])}&_sort=_lastUpdated&_count={PAGE}"
+        moved = False
         for resource in self.client(app).search(path):
             meta = resource["meta"]
             if meta["lastUpdated"] == cursor["at"] and resource["id"] in cursor["ids"]:
                 continue
-            if meta.get("versionId") == "1":
-                self.fire(app, event, resource)
+            fired = self.fire(app, event, resource) if meta.get("versionId") == "1" else 0
             if meta["lastUpdated"] != cursor["at"]:
                 cursor = {"at": meta["lastUpdated"], "ids": []}
             cursor["ids"].append(resource["id"])
+            moved = True
+            if fired:  # kept at once: a restart does not send it again
+                self._save(app, resource_type, cursor)
+        if moved:  # what fired nothing (triggers off, updates) is kept once, not a file write per resource
             self._save(app, resource_type, cursor)
 
     # --- the cursors (a small JSON file) ------------------------------------------------------------
