@@ -132,6 +132,11 @@ def kt2_client(lab: list[dict], environment: str, domain: str, app: str, key_env
                      connect_host=host["address"])
 
 
+def psql(container: str, sql: str) -> str:
+    """`sql` run by PostgreSQL's superuser on a lab host; its rows, one per line."""
+    return run("podman", "exec", container, "runuser", "-u", "postgres", "--", "psql", "-XAtc", sql).stdout.strip()
+
+
 def kt13_password(kt13_domain: str, application: str) -> str:
     """The application's KT 1.3 password, as the kt2_domain role issued it on the control machine."""
     for path in (LAB_INVENTORY / "domains").glob("*.yml"):

@@ -3,10 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.conftest import run
-
-
-def _psql(container: str, sql: str) -> str:
-    return run("podman", "exec", container, "runuser", "-u", "postgres", "--", "psql", "-XAtc", sql).stdout.strip()
+from tests.integration.conftest import psql as _psql
 
 
 def test_each_environment_has_its_own_database(provisioned):

@@ -39,6 +39,7 @@ from tests.integration.conftest import (
     notifications,
     ok,
     playbook,
+    psql,
     recap,
 )
 from tests.integration.test_70_comply import comply, failures
@@ -471,25 +472,60 @@ def test_p8_is_correct_under_kts_transaction_rules_too(secured, stopped):
 
 def _conditional_urls_in_a_transaction_are_narrowed(lab):
     """Two modules of another domain on prd2, each reaching its own ActivityDefinitions only: the second's
-    conditional create in a transaction does not find the first's (so it creates its own), as its search does not."""
+    conditional creates in a transaction do not find the first's (so it creates its own), as its search does
+    not; by `url` (searched per URL) and by `identifier` (the one-query look-up P.8's Bundles take)."""
     domain, first, second = "ggz-groot-rivierenland", "rivierenland-module-02", "rivierenland-module-03"
-    url = f"https://module.example/ad/{uuid.uuid4().hex}"
+    system = "https://module.example/id"
 
-    def definition(app):
+    def definition(app, key):
         return {"resourceType": "ActivityDefinition", "meta": {"profile": [profile_of("ActivityDefinition")]},
-                "url": url, "title": "Narrowed", "status": "active",
+                "url": f"https://module.example/ad/{key}", "identifier": [{"system": system, "value": key}],
+                "title": "Narrowed", "status": "active",
                 "extension": [{"url": "http://koppeltaal.nl/fhir/StructureDefinition/KT2EndpointExtension",
                                "valueReference": {"reference": f"Endpoint/{app}"}}]}
+
+    def created_in_a_transaction(client, app, key, match):
+        answer = client.fhir("POST", "", json={"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": definition(app, key), "request": {"method": "POST", "url": "ActivityDefinition",
+                                                           "ifNoneExist": match}}]})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["entry"][0]["response"]["status"]
+
     owner, other = (kt2_client(lab, "prd2", domain, app) for app in (first, second))
-    assert owner.fhir("POST", "ActivityDefinition", json=definition(first)).status_code == 201
-    assert other.fhir("GET", "ActivityDefinition", params={"url": url}).json()["total"] == 0
-    answer = other.fhir("POST", "", json={"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": definition(second),
-         "request": {"method": "POST", "url": "ActivityDefinition", "ifNoneExist": f"url={url}"}}]})
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["entry"][0]["response"]["status"].startswith("201")  # its own, not the first's
+    by_identifier, by_url = uuid.uuid4().hex, uuid.uuid4().hex
+    for key in (by_identifier, by_url):
+        assert owner.fhir("POST", "ActivityDefinition", json=definition(first, key)).status_code == 201
+        assert other.fhir("GET", "ActivityDefinition", params={"identifier": f"{system}|{key}"}).json()["total"] == 0
+    match = f"ActivityDefinition?identifier={system}|{by_identifier}"
+    # The owner's own is found (200, nothing created): the look-up finds it, so the module's case can fail.
+    assert created_in_a_transaction(owner, first, by_identifier, match).startswith("200")
+    assert created_in_a_transaction(other, second, by_identifier, match).startswith("201")  # its own
+    by_url_match = f"url=https://module.example/ad/{by_url}"
+    assert created_in_a_transaction(other, second, by_url, by_url_match).startswith("201")
+    assert _token_lookups(lab, other, [definition(second, uuid.uuid4().hex) for _ in range(10)]) == 1
     for client in (owner, other):
         client.close()
+
+
+def _token_lookups(lab, client, definitions):
+    """How many token-index queries prd2's database runs for one transaction creating `definitions`, each
+    conditionally by its identifier: HAPI's look-up resolves them all in one, narrowed or not."""
+    container = host_of(lab, "prd2")["container"]
+    log = "$(ls -t /var/log/postgresql/*.log | head -1)"
+    lines = int(run("podman", "exec", container, "bash", "-c", f"wc -l < {log}").stdout)
+    psql(container, "ALTER SYSTEM SET log_statement = 'all'")
+    psql(container, "SELECT pg_reload_conf()")
+    try:
+        answer = client.fhir("POST", "", json={"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": d, "request": {"method": "POST", "url": "ActivityDefinition",
+                                        "ifNoneExist": f"ActivityDefinition?identifier={d['identifier'][0]['system']}|"
+                                                       f"{d['identifier'][0]['value']}"}} for d in definitions]})
+        assert answer.status_code == 200, answer.text
+    finally:
+        psql(container, "ALTER SYSTEM RESET log_statement")
+        psql(container, "SELECT pg_reload_conf()")
+    logged = run("podman", "exec", container, "bash", "-c", f"tail -n +{lines + 1} {log}").stdout.lower()
+    return sum("select" in line and "hfj_spidx_token" in line for line in logged.splitlines())
 
 
 def migrated_patients(secured, inventory):

@@ -8,6 +8,7 @@ import ca.uhn.fhir.jpa.api.config.ThreadPoolFactoryConfig;
 import ca.uhn.fhir.jpa.api.dao.IFhirSystemDao;
 import ca.uhn.fhir.jpa.config.HapiJpaConfig;
 import ca.uhn.fhir.jpa.config.util.HapiEntityManagerFactoryUtil;
+import ca.uhn.fhir.jpa.dao.TransactionProcessor;
 import ca.uhn.fhir.jpa.model.config.PartitionSettings;
 import ca.uhn.fhir.jpa.model.config.SubscriptionSettings;
 import ca.uhn.fhir.jpa.model.dialect.HapiFhirPostgresDialect;
@@ -86,6 +87,13 @@ public class FhirServerConfig {
 	@Bean
 	public InMemoryResourceMatcher matchUrlOncePerRequest() {
 		return new MatchUrlOncePerRequest();
+	}
+
+	/** HAPI's transaction processor, replaced: see {@link InReachTransactionProcessor}. */
+	@Primary
+	@Bean
+	public TransactionProcessor inReachTransactionProcessor() {
+		return new InReachTransactionProcessor();
 	}
 
 	/** KT2Subscription: rest-hook only (HAPI then activates a requested one; other channel types stay off). */

@@ -119,31 +119,44 @@ public class ResourceOriginInterceptor implements KoppeltaalInterceptor {
 
 	/**
 	 * Searches of a grant limited to resource-origins see those origins only; so do the searches HAPI makes for
-	 * a request's conditional URLs, a transaction's too (the request names no type there; the search does). A
-	 * conditional reference to a type the role may not search at all (a Patient's managing Organization) still
-	 * resolves: the entry's own rules decide whether it may be stored.
+	 * a request's conditional URLs, a transaction's too (the request names no type there; the search does), but
+	 * not HAPI's one-query look-up of a transaction's match URLs, which {@link InReachTransactionProcessor}
+	 * checks afterwards.
 	 */
 	@Hook(Pointcut.STORAGE_PRESEARCH_REGISTERED)
 	public void narrow(RequestDetails request, SearchParameterMap parameters, ICachedSearchDetails search) {
-		Grant grant = checked(request);
-		String requested = request == null ? null : request.getResourceName();
-		String type = search != null && search.getResourceType() != null ? search.getResourceType() : requested;
-		if (grant == null || type == null) {
+		if (request == null || request.getUserData().containsKey(InReachTransactionProcessor.LOOKING_UP)) {
 			return;
 		}
-		Set<String> reach;
-		try {
-			reach = grant.reach(type, 's');
-		} catch (ForbiddenOperationException e) {
-			if (type.equals(requested)) {
-				throw e;
-			}
-			return;
-		}
+		String type = search != null && search.getResourceType() != null
+				? search.getResourceType()
+				: request.getResourceName();
+		Set<String> reach = type == null ? null : searchReach(request, type);
 		if (reach != null) {
 			ReferenceOrListParam any = new ReferenceOrListParam();
 			reach.forEach(origin -> any.addOr(new ReferenceParam(origin)));
 			parameters.add(SEARCH_PARAMETER, any);
+		}
+	}
+
+	/**
+	 * The resource-origins a search of {@code type} in this request may find; null when it is not narrowed. A
+	 * search of a type the role may not search at all is refused when the request names that type; a
+	 * conditional reference to such a type (a Patient's managing Organization) still resolves: the entry's own
+	 * rules decide whether it may be stored.
+	 */
+	Set<String> searchReach(RequestDetails request, String type) {
+		Grant grant = checked(request);
+		if (grant == null) {
+			return null;
+		}
+		try {
+			return grant.reach(type, 's');
+		} catch (ForbiddenOperationException e) {
+			if (type.equals(request.getResourceName())) {
+				throw e;
+			}
+			return null;
 		}
 	}
 
