@@ -12,13 +12,17 @@ from kt2ops.inventory.check import check_inventory
 from kt2ops.runbook.model import ANNOUNCE_DAYS, RunbookContext, RunbookError
 
 
+# What the runbook and the programme read of an environment's variables.
+ENVIRONMENT_VARS = ("kt2_env", "kt2_maintenance", "kt2_migration_capacity", "kt2_programme")
+
+
 def environment_vars(hostvars: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per environment (kt2_env.id), what the runbook needs of its first host: kt2_env, kt2_maintenance."""
+    """Per environment (kt2_env.id), what the runbook needs of its first host (ENVIRONMENT_VARS)."""
     found: dict[str, dict[str, Any]] = {}
     for variables in hostvars.values():
         facts = variables.get("kt2_env")
         if isinstance(facts, dict) and facts.get("id") not in found:
-            found[facts["id"]] = {k: variables.get(k) for k in ("kt2_env", "kt2_maintenance")}
+            found[facts["id"]] = {k: variables.get(k) for k in ENVIRONMENT_VARS}
     return found
 
 
@@ -35,7 +39,12 @@ def load_domain(inventory: Path, domain_id: str) -> dict[str, Any]:
 def build_context(inventory: Path, domain_id: str, env_vars: Mapping[str, Mapping[str, Any]],
                   target: str | None = None, announce_days: int = ANNOUNCE_DAYS) -> RunbookContext:
     """`env_vars` maps each environment id to the variables of one of its hosts (kt2_env, kt2_maintenance)."""
-    doc = load_domain(inventory, domain_id)
+    return context_of(inventory, load_domain(inventory, domain_id), env_vars, target, announce_days)
+
+
+def context_of(inventory: Path, doc: dict[str, Any], env_vars: Mapping[str, Mapping[str, Any]],
+               target: str | None = None, announce_days: int = ANNOUNCE_DAYS) -> RunbookContext:
+    """The context of a domain file already checked (`check_inventory`'s documents)."""
     environments = {env: dict(v["kt2_env"]) for env, v in env_vars.items() if "kt2_env" in v}
     if target is None:
         production = [e for e in doc["domain"]["environments"]

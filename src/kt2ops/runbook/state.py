@@ -81,11 +81,18 @@ class DomainState:
 
 
 def domain_state(log: AuditLog, domain: str) -> DomainState:
-    state = DomainState(domain)
+    return domain_states(log, domain).get(domain, DomainState(domain))
+
+
+def domain_states(log: AuditLog, only: str | None = None) -> dict[str, DomainState]:
+    """Every domain's state (or `only` that one's), replayed in one pass over the trail."""
+    states: dict[str, DomainState] = {}
     open_runs: dict[str, StepRun] = {}
     for record in log.records():
-        if record.get("domain") != domain:
+        domain = record.get("domain")
+        if not domain or (only is not None and domain != only):
             continue
+        state = states.setdefault(domain, DomainState(domain))
         kind = record.get("type")
         if kind == "step.start":
             run = StepRun(record["run"], record["step"], record.get("undo", False), domain,
@@ -100,4 +107,4 @@ def domain_state(log: AuditLog, domain: str) -> DomainState:
             run.artefacts, run.environment = record.get("artefacts", {}), record.get("environment", run.environment)
         elif kind == "decision":
             state.decisions[record["decision"]] = record
-    return state
+    return states
