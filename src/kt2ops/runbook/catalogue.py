@@ -48,6 +48,6 @@ def catalogue() -> Catalogue:
     steps = {s["id"]: Step(s["id"], s["title"], s["en"], s["playbook"], tuple(s["requires"]),
                            s.get("disruptive", False), s.get("undo", False),
                            tuple(s.get("decisions", {}).items())) for s in data["steps"]}
-    decisions = {k: Decision(k, v["title"], v["en"], tuple(v["values"]), tuple(v.get("roles", ())))
+    decisions = {k: Decision(**{"id": k, **v, "values": tuple(v["values"]), "roles": tuple(v.get("roles", ()))})
                  for k, v in data["decisions"].items()}
     return Catalogue(tuple(data["phases"]), steps, decisions)
