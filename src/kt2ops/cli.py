@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -27,6 +28,8 @@ from kt2ops.lab.lab import Lab
 from kt2ops.lab.podman import PodmanError, check_usable
 from kt2ops.migration.cli import migration
 from kt2ops.paths import LAB_INVENTORY
+from kt2ops.programme.cli import programme
+from kt2ops.programme.programme import ProgrammeError, load_programme
 from kt2ops.runbook.cli import audit, calendar, run_step, runbook
 from kt2ops.security.cli import package
 from kt2ops.vault_cli import vault
@@ -127,15 +130,23 @@ def inventory() -> None:
 @inventory_option
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 def inventory_check(inventory: Path, as_json: bool) -> None:
-    """Validate the inventory and every domain file; exit 1 on any error."""
+    """Validate the inventory and every domain file (exit 1 on any error), and report the programme's findings."""
     report = check_inventory(inventory)
+    # The programme's findings (kt2 programme check) are reported beside the errors; they do not fail the check.
+    try:
+        findings = [] if report.errors else load_programme(inventory, datetime.now(UTC), report).findings
+    except ProgrammeError as exc:
+        raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
+        click.echo(json.dumps({**report.as_dict(), "programme": [vars(f) for f in findings]}, indent=2))
     else:
-        for finding in report.errors:
-            click.echo(str(finding), err=True)
+        for error in report.errors:
+            click.echo(str(error), err=True)
+        for finding in findings:
+            click.echo(f"programme: {finding}", err=True)
         click.echo(f"{inventory}: {len(report.errors)} error(s) in {report.files_checked} file(s), "
-                   f"{len(report.domains)} domain(s): {', '.join(report.domains) or '-'}")
+                   f"{len(report.domains)} domain(s): {', '.join(report.domains) or '-'}; "
+                   f"{len(findings)} programme finding(s)")
     if report.errors:
         raise SystemExit(1)
 
@@ -203,5 +214,5 @@ main.add_command(comply)
 main.add_command(verify_bundle)
 main.add_command(package)
 main.add_command(vault)
-for command in (runbook, run_step, audit, calendar, migration, journey):
+for command in (runbook, run_step, audit, calendar, migration, journey, programme):
     main.add_command(command)

@@ -10,7 +10,7 @@ from typing import Any
 
 from kt2ops.inventory.check import check_inventory
 from kt2ops.runbook.model import ANNOUNCE_DAYS, RunbookContext, RunbookError
-
+from kt2ops.runbook.windows import MaintenanceCalendar
 
 # What the runbook and the programme read of an environment's variables.
 ENVIRONMENT_VARS = ("kt2_env", "kt2_maintenance", "kt2_migration_capacity", "kt2_programme")
@@ -43,8 +43,10 @@ def build_context(inventory: Path, domain_id: str, env_vars: Mapping[str, Mappin
 
 
 def context_of(inventory: Path, doc: dict[str, Any], env_vars: Mapping[str, Mapping[str, Any]],
-               target: str | None = None, announce_days: int = ANNOUNCE_DAYS) -> RunbookContext:
-    """The context of a domain file already checked (`check_inventory`'s documents)."""
+               target: str | None = None, announce_days: int = ANNOUNCE_DAYS,
+               calendars: dict[str, MaintenanceCalendar | None] | None = None) -> RunbookContext:
+    """The context of a domain file already checked (`check_inventory`'s documents); `calendars`: the
+    environments' calendars, shared by the contexts of many domains."""
     environments = {env: dict(v["kt2_env"]) for env, v in env_vars.items() if "kt2_env" in v}
     if target is None:
         production = [e for e in doc["domain"]["environments"]
@@ -56,4 +58,5 @@ def context_of(inventory: Path, doc: dict[str, Any], env_vars: Mapping[str, Mapp
         raise RunbookError(f"{doc['_file']}: domain.environments does not name the target {target!r}")
     maintenance = {env: (dict(v["kt2_maintenance"]) if v.get("kt2_maintenance") else None)
                    for env, v in env_vars.items()}
-    return RunbookContext(inventory, doc, target, environments, maintenance, announce_days)
+    return RunbookContext(inventory, doc, target, environments, maintenance, announce_days,
+                          {} if calendars is None else calendars)
