@@ -15,6 +15,7 @@ import tarfile
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pyrage
 import pytest
@@ -98,6 +99,30 @@ class LiveTraffic:
     def __exit__(self, *exc):
         self.stop.set()
         self.thread.join()
+
+
+def programme_shows_where_each_domain_stands(inventory, tmp_path):
+    """`kt2 programme` after the journey: its domain live since today, with its trial's figures and its
+    heightened monitoring; the lab's other domains not started, at their planned dates; the HTML page in a
+    browser says the same."""
+    page = tmp_path / "programme.html"
+    shown = json.loads(run(".venv/bin/kt2", "programme", "-i", str(inventory), "--json", "--html", str(page)).stdout)
+    rows = {r["domain"]: r for r in shown["domains"]}
+    live = rows.pop(DOMAIN)
+    trial = json.loads((inventory / ".runbook" / "migration" / DOMAIN / "mgr2" / "trial.json").read_text())
+    today = datetime.now(UTC).date()
+    assert live["last_done"].startswith("S.5 ") and live["next_step"] is None and live["blocked_by"] == []
+    assert datetime.fromisoformat(live["live_since"]).date() == today
+    assert live["monitoring"] == f"heightened until {today + timedelta(days=14)} (14 days from go-live)"
+    assert live["trial"]["error_rate_percent"] == trial["error_rate_percent"]
+    assert live["estimate"]["p8_seconds"] == trial["estimated_production_seconds_exempt"]
+    assert live["findings"] == [] and live["proposed"] is None
+    assert rows and all(r["last_done"] == "-" and r["next_step"].startswith("L.1 ") and r["in_window"]
+                        and r["trial"] is None for r in rows.values())
+    dom = run("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", f"file://{page}").stdout
+    assert f'<tr id="{DOMAIN}">' in dom and f"live since {today}" in dom
+    assert all(f'<tr id="{domain}">' in dom for domain in rows)
+    assert dom.count('<td class="inside">') == len(rows)
 
 
 def assert_no_secret_in_plain_text(inventory, output: str) -> None:
@@ -212,6 +237,7 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
         report = json.loads((inventory / ".runbook" / "comply" / DOMAIN / "report.json").read_text())
         assert report["summary"]["fail"] == 0, report["summary"]
         assert_no_secret_in_plain_text(inventory, paused.stdout + paused.stderr + finished.stdout + finished.stderr)
+        programme_shows_where_each_domain_stands(inventory, tmp_path)
     finally:
         if contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/depth")[0] == 404:
             playbook("playbooks/domains.yml", "-l", "kt13.lab")
