@@ -32,6 +32,7 @@ from kt2ops.runbook.state import audit_log  # noqa: E402
 
 AT = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 STEPS = ("L.1", "L.2", "M.2", "M.5")
+THIRD_WEDNESDAYS = ((2, 17), (3, 17), (4, 21), (5, 19), (6, 16), (7, 21))
 
 
 def generate(target: Path, domains: int, clusters: int) -> None:
@@ -50,9 +51,9 @@ def generate(target: Path, domains: int, clusters: int) -> None:
         doc["migration"]["expected_counts"] = {"Patient": rng.randint(1000, 50_000),
                                                "Task": rng.randint(1000, 350_000)}
         doc["migration"].pop("planned", None)
-        if n % 5 == 0:  # a fifth planned already, on the third Wednesday of a month in 2027
-            day = [17, 21, 21, 16, 19, 16][n % 6]
-            doc["migration"]["planned"] = {"start": f"2027-{(n % 6) + 2:02d}-{day:02d}T18:30:00+01:00",
+        if n % 5 == 0:  # a fifth planned already, in the windows of February to July 2027 (third Wednesdays)
+            month, day = THIRD_WEDNESDAYS[n % len(THIRD_WEDNESDAYS)]
+            doc["migration"]["planned"] = {"start": f"2027-{month:02d}-{day:02d}T18:30:00+01:00",
                                            "announced": "2027-01-05"}
         (target / "domains" / f"{domain_id}.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
         for step in STEPS[:n % (len(STEPS) + 1)]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import combinations
 from typing import Any
 
 from kt2ops.programme.estimate import window_need
@@ -98,7 +97,7 @@ def make_plan(positions: list[Position], calendars: dict[str, MaintenanceCalenda
     waiting = [p for p in positions if not p.migrated]
     for pos in (p for p in waiting if p.planned):
         _check_planned(plan, boards.get(pos.target), pos, settings, now, announce_days)
-    _check_overlaps(plan, boards, {p.id: p for p in positions})
+    _check_overlaps(plan, boards)
     earliest = now + timedelta(days=announce_days)
     clusters: dict[str, list[Position]] = {}
     for pos in (p for p in waiting if not p.planned):
@@ -151,23 +150,23 @@ def _check_planned(plan: Plan, board: _Board | None, pos: Position, settings: di
                               f"the window's other steps and rollback R) and would end {end:%H:%M}, after the "
                               f"window's end {window.end:%H:%M}")
     board.booked.append((pos.planned, end, pos.id, pos.estimate.rate))
-    plan.slots.append(Slot(pos.id, pos.target, window, pos.planned, end, False, f"planned in {pos.file}"))
+    plan.slots.append(Slot(pos.id, pos.target, window, pos.planned, end, False, f"the date set in {pos.file}"))
 
 
-def _check_overlaps(plan: Plan, boards: dict[str, _Board], positions: dict[str, Position]) -> None:
+def _check_overlaps(plan: Plan, boards: dict[str, _Board]) -> None:
+    """One finding per migration that shares time with others beyond its environment's capacity."""
     for env, board in boards.items():
-        for (s1, e1, d1, r1), (s2, e2, d2, r2) in combinations(sorted(board.booked), 2):
-            if s2 >= e1:
+        capacity = f"{env}'s measured capacity is {board.capacity:.0f}" if board.capacity else \
+            f"{env} has no measured capacity (kt2_migration_capacity)"
+        for start, end, domain, rate in board.booked:
+            others = [b for b in board.booked if b[2] != domain and b[0] < end and start < b[1]]
+            together = (rate or 0) + sum(b[3] or 0 for b in others)
+            if not others or (board.capacity and rate and all(b[3] for b in others) and together <= board.capacity):
                 continue
-            together = (r1 or 0) + (r2 or 0)
-            if board.capacity is not None and r1 and r2 and together <= board.capacity:
-                continue
-            capacity = f"{env}'s measured capacity is {board.capacity:.0f}" if board.capacity else \
-                f"{env} has no measured capacity (kt2_migration_capacity)"
-            for one, other in ((d1, d2), (d2, d1)):
-                plan.findings.append(Finding(one, "capacity", (
-                    f"overlaps {other} on {env} ({max(s1, s2):%Y-%m-%d %H:%M}-{min(e1, e2):%H:%M}): together "
-                    f"{together:.0f} resources/s, {capacity}")))
+            begin, finish = max(start, min(b[0] for b in others)), min(end, max(b[1] for b in others))
+            plan.findings.append(Finding(domain, "capacity", (
+                f"overlaps {', '.join(sorted(b[2] for b in others))} on {env} ({begin:%Y-%m-%d %H:%M}-"
+                f"{finish:%H:%M}): together {together:.0f} resources/s, {capacity}")))
 
 
 def _propose(plan: Plan, boards: dict[str, _Board], cluster: str, members: list[Position],
