@@ -116,6 +116,20 @@ def mapped(work, kind):
 
 
 @pytest.mark.lab
+def test_the_programme_shows_the_domain_stopped_and_ready_for_p8(stopped):
+    """`kt2 programme` on the inventory part 1 went through: the domain after P.8L with P.8 next and ready, the
+    O decisions taken and Q's pending, still planned before its trial migration; the others not started."""
+    rows = {r["domain"]: r for r in json.loads(ok(kt2(stopped, "programme", "--json")).stdout)["domains"]}
+    domain = rows.pop(DOMAIN)
+    assert domain["last_done"].startswith("P.8L ") and domain["next_step"].startswith("P.8 ")
+    assert domain["blocked_by"] == []
+    assert [d.split()[0] for d in domain["pending_decisions"]] == ["Q.7", "Q.8", "Q.11"]
+    [finding] = domain["findings"]
+    assert finding.startswith("planned for 2027-03-17 18:30 before its trial migration (M.2 not done)")
+    assert all(r["last_done"] == "-" and r["next_step"].startswith("L.1 ") for r in rows.values())
+
+
+@pytest.mark.lab
 def test_a_blocking_finding_imports_nothing(secured, stopped):
     ghost = str(uuid.uuid4())
     bundle = {"resourceType": "Bundle", "type": "message", "entry": [
