@@ -7,4 +7,4 @@ scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg"
 echo "== ruff"; ruff check src tests bench plugins
 echo "== ansible-lint"; ansible-lint --offline -q playbooks roles awx
-echo "== pytest"; pytest --durations=25 "$@"
+echo "== pytest"; pytest --durations=60 "$@"
