@@ -104,8 +104,9 @@ def test_runbook_part1_under_live_traffic(secured, inventory, restored_afterward
         refused = step(inventory, "P.3", "--emergency-reason", EMERGENCY)
         assert refused.returncode != 0 and "P.3 needs O done first" in refused.stdout
 
-        ok(step(inventory, "L.1"))
+        frozen = ok(step(inventory, "L.1"))
         assert contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/freeze")[1] == {"frozen": True}
+        assert "WARNING" not in frozen.stdout + frozen.stderr  # nothing an operator would have to act on
         ok(step(inventory, "L.2"))
         for decision in ("O.2", "O.3", "O.4"):
             _decide(inventory, decision, "confirmed")
