@@ -15,7 +15,7 @@ import tarfile
 import threading
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pyrage
 import pytest
@@ -103,7 +103,7 @@ class LiveTraffic:
 
 def programme_shows_where_each_domain_stands(inventory, tmp_path):
     """`kt2 programme` after the journey: its domain live since today, with its trial's figures and its
-    heightened monitoring; the lab's other domains not started, at their planned dates; the HTML page in a
+    monitoring as Q.11 left it; the lab's other domains not started, at their planned dates; the HTML page in a
     browser says the same."""
     page = tmp_path / "programme.html"
     shown = json.loads(run(".venv/bin/kt2", "programme", "-i", str(inventory), "--json", "--html", str(page)).stdout)
@@ -113,7 +113,8 @@ def programme_shows_where_each_domain_stands(inventory, tmp_path):
     today = datetime.now(UTC).date()
     assert live["last_done"].startswith("S.5 ") and live["next_step"] is None and live["blocked_by"] == []
     assert datetime.fromisoformat(live["live_since"]).date() == today
-    assert live["monitoring"] == f"heightened until {today + timedelta(days=14)} (14 days from go-live)"
+    # The journey lowers the heightened monitoring at once (Q.11, approved as "Lab e2e test").
+    assert live["monitoring"] == f"lowered {today} (Q.11, Lab e2e test)"
     assert live["trial"]["error_rate_percent"] == trial["error_rate_percent"]
     assert live["estimate"]["p8_seconds"] == trial["estimated_production_seconds_exempt"]
     assert live["findings"] == [] and live["proposed"] is None
