@@ -41,4 +41,4 @@ def test_domain_through_the_contract_is_idempotent_and_served(host):
     token = metadata["rest"][0]["security"]["extension"][0]["extension"][0]["valueUri"]
     assert token == "https://molenv.koppeltaal.test/api/v1/test-domain/oauth2/token"
     refused = host.run(GET + "http://127.0.0.1:8080/api/v1/test-domain/fhir/r4/Patient").stdout
-    assert refused.startswith("401 ")
+    assert refused.startswith("401 ") and "an access token is required (Authorization: Bearer)" in refused
