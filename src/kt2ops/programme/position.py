@@ -75,7 +75,7 @@ def position(ctx: RunbookContext, state: DomainState, capacity: float | None, se
     doc = ctx.domain
     done = [r for r in state.runs if r.result == "ok" and not r.undo and not r.check_mode]
     last = done[-1] if done else None
-    # Next: the first step after the furthest one done (P.8L, optional, and rollback R are not waited for).
+    # Next: the first step after the furthest one done (rollback R is never the next step, only a way back).
     order = list(book.steps.values())
     furthest = max((i for i, s in enumerate(order) if state.done(s.id)), default=-1)
     following = next((s for s in order[furthest + 1:] if s.id != "R" and not state.done(s.id)), None)
@@ -98,7 +98,7 @@ def position(ctx: RunbookContext, state: DomainState, capacity: float | None, se
         monitoring = "-"
     trial = _trial(ctx, state)
     return Position(
-        id=ctx.domain_id, name=doc["domain"]["name"], cluster=doc["domain"].get("cluster", "-"),
+        id=ctx.domain_id, name=doc["domain"]["name"], cluster=doc["domain"]["cluster"],
         environments=list(doc["domain"]["environments"]), target=ctx.target, file=doc["_file"],
         last_done=f"{last.label} {book.steps[last.step].en if last.step in book.steps else ''} ({last.started[:10]})"
         if last else "-",
