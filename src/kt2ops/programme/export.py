@@ -4,29 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from icalendar import Calendar, Event
-
 from kt2ops.programme.planner import Plan, Slot
+from kt2ops.runbook.windows import ics
 
 MIGRATION_WORKFLOW = "kt2ops migration"  # awx/workflows.yml
 
 
 def plan_ics(plan: Plan, names: dict[str, str]) -> bytes:
     """One event per migration (stable UIDs: importing a new plan moves the events, not duplicates them)."""
-    cal = Calendar()
-    cal.add("prodid", "-//kt2ops//migration programme//EN")
-    cal.add("version", "2.0")
-    for slot in plan.slots:
-        event = Event()
-        event.add("uid", f"{slot.domain}-migration@kt2ops")
-        event.add("summary", f"Migratie {names.get(slot.domain, slot.domain)} naar {slot.target} (KT 1.3 -> KT 2.0)")
-        event.add("dtstart", slot.start)
-        event.add("dtend", slot.end)
-        event.add("dtstamp", slot.start)
-        event.add("description", f"{'proposed' if slot.proposed else 'planned'}: {slot.why}; maintenance window "
-                                 f"{slot.window.start:%Y-%m-%d %H:%M}-{slot.window.end:%H:%M} ({slot.window.rule})")
-        cal.add_component(event)
-    return cal.to_ical()
+    return ics("-//kt2ops//migration programme//EN", (
+        {"uid": f"{slot.domain}-migration@kt2ops",
+         "summary": f"Migratie {names.get(slot.domain, slot.domain)} naar {slot.target} (KT 1.3 -> KT 2.0)",
+         "dtstart": slot.start, "dtend": slot.end, "dtstamp": slot.start,
+         "description": f"{'proposed' if slot.proposed else 'planned'}: {slot.why}; maintenance window "
+                        f"{slot.window.start:%Y-%m-%d %H:%M}-{slot.window.end:%H:%M} ({slot.window.rule})"}
+        for slot in plan.slots))
 
 
 def rrule_once(slot: Slot) -> str:

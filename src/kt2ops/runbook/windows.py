@@ -10,6 +10,7 @@ time are one window.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from importlib import resources
@@ -133,17 +134,23 @@ def _ordinal(n: int) -> str:
 
 def to_ics(windows: list[Window]) -> bytes:
     """An iCalendar file with one event per window (stable UIDs: importing again updates, not duplicates)."""
+    return ics("-//kt2ops//maintenance windows//EN", (
+        {"uid": f"{window.environment}-{window.start:%Y%m%dT%H%M}@kt2ops",
+         "summary": f"Onderhoud {window.environment} (maintenance window)",
+         "dtstart": window.start, "dtend": window.end, "dtstamp": window.start,
+         "description": window.rule + (f"; moved from {window.moved_from} ({window.why_moved})"
+                                       if window.moved_from else "")}
+        for window in windows))
+
+
+def ics(prodid: str, events: Iterable[dict[str, Any]]) -> bytes:
+    """An iCalendar file of `events`, each its properties (uid, summary, dtstart, ...) in order."""
     cal = Calendar()
-    cal.add("prodid", "-//kt2ops//maintenance windows//EN")
+    cal.add("prodid", prodid)
     cal.add("version", "2.0")
-    for window in windows:
+    for properties in events:
         event = Event()
-        event.add("uid", f"{window.environment}-{window.start:%Y%m%dT%H%M}@kt2ops")
-        event.add("summary", f"Onderhoud {window.environment} (maintenance window)")
-        event.add("dtstart", window.start)
-        event.add("dtend", window.end)
-        event.add("dtstamp", window.start)
-        event.add("description", window.rule + (f"; moved from {window.moved_from} ({window.why_moved})"
-                                                if window.moved_from else ""))
+        for name, value in properties.items():
+            event.add(name, value)
         cal.add_component(event)
     return cal.to_ical()
