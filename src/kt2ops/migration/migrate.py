@@ -58,6 +58,11 @@ def bundle_size(rate_limit: float | None) -> int:
     return min(MAX_BUNDLE, max(BATCH_SIZE, math.ceil(SERVER_RATE / rate_limit)))
 
 
+def limited_rate(rate_limit: float) -> float:
+    """Resources/s P.8 can send under an ingress limit: its requests/s times the Bundle size it picks for it."""
+    return rate_limit * bundle_size(rate_limit)
+
+
 class Checkpoint:
     """What is already on the target: KT 1.3 (type, id) -> server id; and the errors of the last run."""
 

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from kt2ops.migration.migrate import bundle_size
+from kt2ops.migration.migrate import limited_rate
 from kt2ops.migration.p8 import fetch_export, migrate
 from kt2ops.migration.target import Target
 from kt2ops.runbook.remote import Remote
@@ -91,7 +91,7 @@ def run_trial(doc: dict[str, Any], runbook: Path, work: Path, target: Target, ex
     summary = migrate(export, work, doc, target, batch_size)
     migrated = sum(summary["migrated"].values())
     rate = migrated / summary["seconds"] if summary["seconds"] else None
-    limited = min(rate, production_limit * bundle_size(production_limit)) if rate and production_limit else rate
+    limited = min(rate, limited_rate(production_limit)) if rate and production_limit else rate
 
     def seconds(at: float | None) -> float | None:
         return round(expected_total / at, 1) if at and expected_total else None

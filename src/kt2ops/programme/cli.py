@@ -11,14 +11,12 @@ import yaml
 from rich.table import Table
 
 from kt2ops.console import out
-from kt2ops.paths import LAB_INVENTORY
 from kt2ops.programme.export import awx_schedules, plan_ics
 from kt2ops.programme.planner import hours
 from kt2ops.programme.programme import Programme, ProgrammeError, load_programme
 from kt2ops.programme.report import html
+from kt2ops.runbook.cli import inventory_option
 
-inventory_option = click.option("-i", "--inventory", type=click.Path(path_type=Path), default=LAB_INVENTORY,
-                                show_default=True, help="Inventory directory.")
 at_option = click.option("--at", "at", type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d"]), default=None,
                          help="Judge as at this moment (UTC; default: now).")
 
@@ -81,6 +79,10 @@ def _duration(row: dict) -> str:
 def _print_findings(prog: Programme) -> None:
     for finding in prog.findings:
         out.print(f"[red]finding[/red] {finding}")
+    _print_unplaced(prog)
+
+
+def _print_unplaced(prog: Programme) -> None:
     for domain, why in prog.plan.unplaced.items():
         out.print(f"[red]no place[/red] {domain}: {why}")
 
@@ -110,8 +112,7 @@ def plan_command(inventory: Path, at: datetime | None, ics: Path | None, awx_fil
     for slot in prog.plan.slots:
         out.print(f"{slot.start:%a %Y-%m-%d %H:%M}-{slot.end:%H:%M} {slot.target} {slot.domain}: "
                   f"{'proposed' if slot.proposed else 'planned'}; {slot.why}")
-    for domain, why in prog.plan.unplaced.items():
-        out.print(f"[red]no place[/red] {domain}: {why}")
+    _print_unplaced(prog)
     for path in (p for p in (ics, awx_file) if p):
         out.print(f"wrote {path}")
 

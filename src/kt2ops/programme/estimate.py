@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from kt2ops.migration.migrate import bundle_size
+from kt2ops.migration.migrate import limited_rate
 
 DEFAULT_SETTINGS = {"monitoring_days": 14, "rollback_minutes": 60, "steps_minutes": 45}
 
@@ -28,11 +28,6 @@ class Estimate:
     @property
     def rate(self) -> float | None:
         return self.resources / self.seconds if self.resources and self.seconds else None
-
-
-def limited_rate(limit: dict[str, Any] | None) -> float | None:
-    """Resources/s P.8 can send under an ingress limit: its requests/s times the Bundle size it picks for it."""
-    return limit["rate"] * bundle_size(limit["rate"]) if limit else None
 
 
 def estimate(doc: dict[str, Any], target: dict[str, Any], capacity: float | None,
@@ -51,7 +46,7 @@ def estimate(doc: dict[str, Any], target: dict[str, Any], capacity: float | None
     resources = sum(counts.values()) or None
     if resources is None:
         return Estimate(None, None, exempt, "no trial migration (M.2) and no expected counts (K.3)")
-    rates = [r for r in (capacity, None if exempt else limited_rate(limit)) if r]
+    rates = [r for r in (capacity, None if exempt or not limit else limited_rate(limit["rate"])) if r]
     if not rates:
         return Estimate(resources, None, exempt, f"no measured capacity of {target['id']} "
                                                  "(kt2_migration_capacity) to estimate K.3's counts with")
