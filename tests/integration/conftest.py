@@ -32,7 +32,7 @@ def provisioned(lab):
     """The lab after playbooks/site.yml and playbooks/provision.yml."""
     for book in ("playbooks/site.yml", "playbooks/provision.yml"):
         proc = playbook(book)
-        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert proc.returncode == 0, outcome(proc)
     return lab
 
 
@@ -40,12 +40,23 @@ def provisioned(lab):
 def secured(provisioned):
     """The provisioned lab after playbooks/security.yml (appendix B enforced)."""
     proc = playbook("playbooks/security.yml")
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.returncode == 0, outcome(proc)
     return provisioned
 
 
 def playbook(*args: str, env: dict | None = None):
     return run(".venv/bin/ansible-playbook", *args, env=env, check=False)
+
+
+def outcome(proc, tail: int = 2000) -> str:
+    """What a failed playbook run tells: each failed task with its message, then the output's end."""
+    failures, task = [], ""
+    for line in proc.stdout.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            task = line
+        elif line.startswith(("fatal:", "failed:")) or "FAILED!" in line:
+            failures.append(f"{task}\n{line[:2000]}")
+    return "\n".join([*failures, "...", proc.stdout[-tail:], proc.stderr[-1000:]])
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tests.conftest import ROOT, run
-from tests.integration.conftest import playbook, recap
+from tests.integration.conftest import outcome, playbook, recap
 
 PLAYBOOK = """
 - name: The baseline role, by its FQCN, from the installed collection
@@ -84,7 +84,7 @@ def test_the_installed_collection_holds_plugins_and_roles_without_test_scaffoldi
 def test_a_playbook_of_fqcns_runs_from_the_installed_collection(lab, installed):
     work, root = installed
     site = playbook("playbooks/site.yml", "-l", "acc21.lab")
-    assert site.returncode == 0, site.stdout[-3000:]
+    assert site.returncode == 0, outcome(site)
     book = work / "fqcn.yml"
     book.write_text(PLAYBOOK)
     # The project's collection and roles are out of reach: only the installed copy can answer.
@@ -93,9 +93,9 @@ def test_a_playbook_of_fqcns_runs_from_the_installed_collection(lab, installed):
     assert doc["kt2ops.platform.runbook_gate"]["doc"]["filename"].startswith(str(root))
 
     proc = run(".venv/bin/ansible-playbook", "-vvv", "-i", "inventories/lab", str(book), env=env, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.returncode == 0, outcome(proc)
     assert f"task path: {root}/roles/kt2_base/tasks/" in proc.stdout
     # The installed role finds the host as the project's site.yml just left it.
     counts = recap(proc.stdout)["acc21.lab"]
-    assert (counts["changed"], counts["failed"], counts["ignored"]) == (0, 0, 2), proc.stdout[-3000:]
+    assert (counts["changed"], counts["failed"], counts["ignored"]) == (0, 0, 2), outcome(proc)
     assert "domains on acc21: " in proc.stdout and "jeugdzorg-delta" in proc.stdout

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from kt2ops.migration.profiles import declared
 from kt2ops.secrets import read_secret
-from tests.integration.conftest import contract, host_of, kt2_client, playbook, recap
+from tests.integration.conftest import contract, host_of, kt2_client, outcome, playbook, recap
 
 APP = ("ggz-noorderlicht", "noorderlicht-ecd")
 
@@ -69,7 +69,7 @@ def test_check_mode_reports_a_new_domain_without_creating_it(provisioned, lab_in
            .replace("delta-portaal", "epsilon-portaal").replace("delta-ecd", "epsilon-ecd"))
     (lab_inventory_copy / "domains" / "jeugdzorg-epsilon.yml").write_text(new)
     proc = playbook("-i", str(lab_inventory_copy), "playbooks/domains.yml", "-l", "acc21.lab", "--check", "--diff")
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.returncode == 0, outcome(proc)
     assert recap(proc.stdout)["acc21.lab"]["changed"] > 0
     assert "jeugdzorg-epsilon" in proc.stdout
     domains = contract(host_of(provisioned, "acc21"), 8080, "/_contract/domains")[1]["domains"]
@@ -81,7 +81,7 @@ def test_check_mode_reports_a_new_domain_without_creating_it(provisioned, lab_in
 def test_provision_second_run_and_check_mode_change_nothing(provisioned):
     for args in ((), ("--check", "--diff")):
         proc = playbook("playbooks/provision.yml", *args)
-        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert proc.returncode == 0, outcome(proc)
         _nothing_changed(proc.stdout)
 
 
@@ -97,14 +97,14 @@ def test_domain_marked_absent_is_removed_with_its_data(provisioned, lab_inventor
     domain_file.write_text(domain_file.read_text().replace("state: present", "state: absent"))
     try:
         proc = playbook("-i", str(lab_inventory_copy), "playbooks/domains.yml", "-l", "acc21.lab", "--diff")
-        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert proc.returncode == 0, outcome(proc)
         assert recap(proc.stdout)["acc21.lab"]["changed"] > 0
         domains = [d["id"] for d in contract(host, 8080, "/_contract/domains")[1]["domains"]]
         assert domains == ["ggz-noorderlicht"]
         assert contract(host, 8080, "/_contract/domains/jeugdzorg-delta/totals")[0] == 404
     finally:
         restored = playbook("playbooks/domains.yml", "-l", "acc21.lab")
-    assert restored.returncode == 0, restored.stdout[-3000:]
+    assert restored.returncode == 0, outcome(restored)
     # Its two applications and the migration's own, and the Subscriptions the applications' trigger functions
     # need again (the portal: Patient and Task; the ehr: Patient).
     assert contract(host, 8080, "/_contract/domains/jeugdzorg-delta/totals")[1]["counts"] == {

@@ -9,16 +9,16 @@ import yaml
 
 from kt2ops.ssh_agent import identity_args
 from tests.conftest import LAB_INVENTORY, run
-from tests.integration.conftest import gateway, host_of, playbook, recap, tcp
+from tests.integration.conftest import gateway, host_of, outcome, playbook, recap, tcp
 
 
 def test_second_run_and_check_mode_change_nothing(secured):
     lab = secured
     again = playbook("playbooks/security.yml")
-    assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(again.stdout).values()), again.stdout[-2000:]
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(again.stdout).values()), outcome(again)
     check = playbook("playbooks/security.yml", "--check", "--diff")
-    assert check.returncode == 0, check.stdout[-2000:]
-    assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(check.stdout).values()), check.stdout[-2000:]
+    assert check.returncode == 0, outcome(check)
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(check.stdout).values()), outcome(check)
     assert {h for h in recap(again.stdout)} == {h["host"] for h in lab} | {"localhost"}  # the vault check
 
 
@@ -122,7 +122,7 @@ def test_package_delivered_over_sftp_is_verified_where_it_arrived(secured, tmp_p
     record = ["podman", "exec", mgr2["container"], "cat", f"{area}/copy.verified.json"]
     try:
         first = playbook("playbooks/receive.yml", "-l", "mgr2.lab")
-        assert first.returncode == 0 and recap(first.stdout)["mgr2.lab"]["changed"] == 1, first.stdout[-2000:]
+        assert first.returncode == 0 and recap(first.stdout)["mgr2.lab"]["changed"] == 1, outcome(first)
         assert json.loads(run(*record).stdout)["ok"] is True
         again = playbook("playbooks/receive.yml", "-l", "mgr2.lab")
         assert recap(again.stdout)["mgr2.lab"]["changed"] == 0

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 
 from kt2ops.secrets import read_secret
 from tests.conftest import LAB_INVENTORY, ROOT, run
-from tests.integration.conftest import contract, gateway, host_of, playbook, tcp
+from tests.integration.conftest import contract, gateway, host_of, outcome, playbook, tcp
 
 NGINX_SITE = "/etc/nginx/conf.d/kt2ops.conf"
 
@@ -31,7 +31,7 @@ def failures(report: dict) -> dict[tuple[str, str], list[str]]:
 
 def restore(env: str) -> None:
     proc = playbook("playbooks/security.yml", "-l", env)
-    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert proc.returncode == 0, outcome(proc)
 
 
 def nginx(container: str, script: str) -> None:

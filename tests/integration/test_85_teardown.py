@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from tests.conftest import LAB_INVENTORY, run
-from tests.integration.conftest import host_of, kt2_client, playbook, recap
+from tests.integration.conftest import host_of, kt2_client, outcome, playbook, recap
 
 
 def _port_open(address: str, port: int) -> bool:
@@ -63,7 +63,7 @@ def test_teardown_removes_services_and_data_and_provision_brings_it_back(provisi
     assert {path: _exists(host, path) for path in STATE} == dict.fromkeys(STATE, True)
     assert "kt2_acc21" in _databases(host)
     proc = playbook("playbooks/teardown.yml", "-l", "acc21.lab", "-e", "kt2_teardown_confirm=acc21")
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.returncode == 0, outcome(proc)
     assert not _port_open(host["address"], 443)
     assert "kt2-fhir-server" not in _units(host)
     assert {path: _exists(host, path) for path in STATE} == dict.fromkeys(STATE, False)
@@ -77,12 +77,12 @@ def test_teardown_removes_services_and_data_and_provision_brings_it_back(provisi
 
     # Check mode on the empty environment: it shows the work and does none of it.
     planned = playbook("playbooks/provision.yml", "-l", "acc21.lab", "--check")
-    assert planned.returncode == 0, planned.stdout[-3000:]
+    assert planned.returncode == 0, outcome(planned)
     assert recap(planned.stdout)["acc21.lab"]["changed"] > 0
     assert not _port_open(host["address"], 443)
     assert not (LAB_INVENTORY / ".pki" / "acc21" / "ca.key").exists()
 
     proc = playbook("playbooks/provision.yml", "-l", "acc21.lab")
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.returncode == 0, outcome(proc)
     app = kt2_client(provisioned, "acc21", "ggz-noorderlicht", "noorderlicht-ecd")
     assert app.fhir("GET", "Patient?_summary=count").json()["total"] == 0
