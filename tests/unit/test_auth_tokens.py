@@ -1,13 +1,16 @@
 """The authentication service's checks of a client assertion and the access token it gives, and how the
 FHIR server reads that token's scopes: refusals each with their own OAuth error."""
 
+import asyncio
 import time
 import uuid
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from kt2ref.auth_service.app import MIRROR_TIMEOUT, AuthService
 from kt2ref.auth_service.assertions import (
     JWKS_ALGORITHMS,
     PEM_ALGORITHMS,
@@ -19,6 +22,7 @@ from kt2ref.auth_service.assertions import (
 )
 from kt2ref.auth_service.signing import SigningKeys, thumbprint
 from kt2ref.auth_service.tokens import role_scopes
+from kt2ref.common import BadRequest
 
 TOKEN_URL = "https://prd2.example/api/v1/d/oauth2/token"
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -125,3 +129,17 @@ def test_the_jwks_publishes_public_halves_under_their_thumbprint(tmp_path):
     assert keys.verify(old_only.sign({"sub": "x"}))["sub"] == "x"  # a rotated-out key still verifies
     with pytest.raises(jwt.InvalidKeyError):
         old_only.verify(token)
+
+
+def test_a_fhir_server_that_does_not_answer_is_named_with_the_domain():
+    """A domain change the FHIR server leaves unanswered is refused with 504 and the domain, not a bare 500."""
+    def silent(request):
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    service = AuthService.__new__(AuthService)
+    service.fhir_contract = "http://127.0.0.1:8080/_contract"
+    service.http = httpx.AsyncClient(transport=httpx.MockTransport(silent))
+    with pytest.raises(BadRequest) as refused:
+        asyncio.run(service._mirror("ggz-noorderlicht", "PUT", []))
+    assert (refused.value.status, str(refused.value)) == (
+        504, f"the FHIR server did not answer the change of domain ggz-noorderlicht within {MIRROR_TIMEOUT} s")
