@@ -12,11 +12,12 @@ from typing import Any
 import click
 from rich.table import Table
 
+from kt2ops.cli_options import inventory_option
 from kt2ops.console import out, progress
 from kt2ops.ee import EEError, run_in_ee
 from kt2ops.inventory.model import InventoryError, load_inventory
 from kt2ops.lab.podman import PodmanError
-from kt2ops.paths import LAB_INVENTORY, PROJECT_ROOT, ansible_env
+from kt2ops.paths import PROJECT_ROOT, ansible_env
 from kt2ops.runbook.audit import AuditError
 from kt2ops.runbook.backup import BackupError, parts_for, restore_test
 from kt2ops.runbook.catalogue import catalogue
@@ -29,8 +30,6 @@ from kt2ops.runbook.state import DomainState, audit_log, domain_state, runbook_d
 from kt2ops.runbook.windows import CalendarError, MaintenanceCalendar, to_ics
 from kt2ops.secrets import SecretError, age_identity
 
-inventory_option = click.option("-i", "--inventory", type=click.Path(path_type=Path), default=LAB_INVENTORY,
-                                show_default=True, help="Inventory directory.")
 domain_option = click.option("--domain", "domain_id", required=True, help="Domain id (its domain file's id).")
 target_option = click.option("--target", default=None, help="KT 2.0 environment migrated to (default: the "
                                                               "domain's production environment).")
