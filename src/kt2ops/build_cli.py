@@ -23,15 +23,17 @@ def artifact() -> None:
 
 
 @artifact.command("build")
-@click.argument("name", type=click.Choice(ARTIFACTS), default="kt2ref")
-def artifact_build(name: str) -> None:
-    """Build (or reuse) an artifact for the current sources and print its path: kt2ref (the Python services'
-    tarball) or kt2fhir (the HAPI FHIR server's jar, with its .sha256 beside it)."""
-    try:
-        path = build_artifact(name, progress=progress)
-    except ArtifactError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(str(path))
+@click.argument("names", nargs=-1, type=click.Choice(ARTIFACTS))
+def artifact_build(names: tuple[str, ...]) -> None:
+    """Build (or reuse) artifacts for the current sources and print their paths, one a line in the order
+    named: kt2ref (the Python services' tarball, the default) and kt2fhir (the HAPI FHIR server's jar, with
+    its .sha256 beside it)."""
+    for name in names or ("kt2ref",):
+        try:
+            path = build_artifact(name, progress=progress)
+        except ArtifactError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(str(path))
 
 
 @click.group()
