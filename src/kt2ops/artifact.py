@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from kt2ops.errors import Kt2OpsError
 from kt2ops.paths import PROJECT_ROOT
 
 SERVICES = PROJECT_ROOT / "services"
@@ -27,7 +28,7 @@ NOT_SOURCE = ("__pycache__", "*.egg-info", "build", "dist", "target")
 NAMES = ("kt2ref", "kt2fhir")
 
 
-class ArtifactError(Exception):
+class ArtifactError(Kt2OpsError):
     """The artifact could not be built; the message says which step failed."""
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from kt2ops.errors import Kt2OpsError
+
 STEP_TEMPLATE = "kt2ops runbook {}"
 APPROVAL_TEMPLATE = "kt2ops approve {}"
 ENTRY_KEYS = {"step", "approval", "description", "on_failure"}
 
 
-class WorkflowError(ValueError):
+class WorkflowError(Kt2OpsError, ValueError):
     """The workflow definition is wrong; the message names the workflow and the entry."""
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from kt2ops.errors import Kt2OpsError
 from kt2ops.paths import PROJECT_ROOT, ansible_env
 
 COLLECTION = PROJECT_ROOT / "collections" / "ansible_collections" / "kt2ops" / "platform"
@@ -23,7 +24,7 @@ COLLECTION = PROJECT_ROOT / "collections" / "ansible_collections" / "kt2ops" / "
 LEFT_OUT = shutil.ignore_patterns("__pycache__", "*.pyc", "molecule", "plugins")
 
 
-class CollectionError(Exception):
+class CollectionError(Kt2OpsError):
     """The collection could not be built; the message carries ansible-galaxy's own."""
 
 

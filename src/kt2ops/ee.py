@@ -24,6 +24,7 @@ from typing import IO
 import ansible_runner
 import yaml
 
+from kt2ops.errors import Kt2OpsError
 from kt2ops.lab.image import ensure_image as ensure_base_image
 from kt2ops.lab.image import image_exists
 from kt2ops.lab.podman import PodmanError, podman, remove_superseded_images
@@ -40,7 +41,7 @@ BUILDER_PACKAGES = ("bindep", "pyyaml", "packaging")
 DEFAULT_INIT = "dumb-init==1.2.5"
 
 
-class EEError(RuntimeError):
+class EEError(Kt2OpsError, RuntimeError):
     """The execution environment could not be built or run; the message names the step."""
 
 

@@ -24,6 +24,8 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.parsing.vault import VaultLib, get_file_vault_secret, is_encrypted
 from pyrage import IdentityError, x25519
 
+from kt2ops.errors import Kt2OpsError
+
 # The lab's own vault password: outside every inventory, made by `kt2 lab up` (or `kt2 vault init`).
 LAB_PASSWORD_FILE = Path("~/.config/kt2ops/vault-password").expanduser()
 
@@ -39,7 +41,7 @@ SCAN_MAX_BYTES = 8 << 20
 SECRET_DIRS = (".pki", ".runbook/keys", ".lab")
 
 
-class SecretError(RuntimeError):
+class SecretError(Kt2OpsError, RuntimeError):
     """A secret could not be opened or stored; the message names the file and what to do."""
 
 

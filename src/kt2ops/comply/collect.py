@@ -23,6 +23,7 @@ from pyinfra.api.facts import get_facts
 from kt2ops.comply.certificates import pki_certificates
 from kt2ops.comply.facts import HOST_FACTS
 from kt2ops.comply.tls import probe_http, scan_tls
+from kt2ops.errors import Kt2OpsError
 from kt2ops.inventory.check import check_inventory
 from kt2ops.inventory.model import Inventory, load_inventory
 from kt2ops.runbook.backup import verify_files
@@ -36,7 +37,7 @@ PKI_DIR = ".pki"
 ENV_FIELDS = ("id", "kind", "appendix_a", "data_class", "temporary", "service_hostname", "network")
 
 
-class EvidenceError(RuntimeError):
+class EvidenceError(Kt2OpsError, RuntimeError):
     """The inventory cannot be used to collect evidence; the message names what is wrong."""
 
 

@@ -19,13 +19,14 @@ from regopy import Interpreter
 from regopy.rego_shared import RegoError
 
 from kt2ops.comply.certificates import pki_certificates
+from kt2ops.errors import Kt2OpsError
 from kt2ops.paths import PROJECT_ROOT, SCHEMAS
 
 POLICIES = PROJECT_ROOT / "policies"
 STATUSES = ("pass", "fail", "waived", "not_applicable")
 
 
-class ComplyError(RuntimeError):
+class ComplyError(Kt2OpsError, RuntimeError):
     """Bad input (catalogue, policy, waiver file, baseline); the message names the file and field."""
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kt2ops.errors import Kt2OpsError
 from kt2ops.paths import ansible_env
 
 KT2_GROUP = "kt2"
@@ -22,7 +23,7 @@ KT2_GROUP = "kt2"
 KT13_GROUP = "kt13"
 
 
-class InventoryError(RuntimeError):
+class InventoryError(Kt2OpsError, RuntimeError):
     """The inventory cannot be read at all (missing path, syntax Ansible rejects)."""
 
 

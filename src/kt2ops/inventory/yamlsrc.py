@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from kt2ops.errors import Kt2OpsError
+
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
@@ -26,7 +28,7 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-class YamlError(ValueError):
+class YamlError(Kt2OpsError, ValueError):
     def __init__(self, message: str, line: int | None) -> None:
         super().__init__(message)
         self.line = line

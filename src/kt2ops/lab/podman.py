@@ -11,11 +11,13 @@ import shutil
 import subprocess
 from typing import Any
 
+from kt2ops.errors import Kt2OpsError
+
 LAB_LABEL = "io.kt2ops.lab"
 """Every object the lab creates carries this label; `lab down` removes exactly those."""
 
 
-class PodmanError(RuntimeError):
+class PodmanError(Kt2OpsError, RuntimeError):
     """podman is missing, cannot run containers, or a podman command failed."""
 
 

@@ -13,12 +13,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from kt2ops.errors import Kt2OpsError
 from kt2ops.migration.p8 import fetch_export
 from kt2ops.runbook.remote import Remote
 from kt2ops.security.package import PackageError, manifest_path, open_package, seal
 
 
-class ArchiveError(RuntimeError):
+class ArchiveError(Kt2OpsError, RuntimeError):
     """The archive is missing, does not verify, or no longer matches KT 1.3."""
 
 

@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import jwt
 
+from kt2ops.errors import Kt2OpsError
+
 # A server or its database restarting: nginx's 502/504 while the FHIR server is down, its 500 while the
 # database is. (A 503 of the platform itself, e.g. a closed domain, is deliberate: not retried.)
 TRANSIENT = {500, 502, 504}
@@ -47,7 +49,7 @@ class Pacer:
             time.sleep(start - now)
 
 
-class FhirError(RuntimeError):
+class FhirError(Kt2OpsError, RuntimeError):
     """A FHIR call failed; the message names the call and the server's diagnostics."""
 
     def __init__(self, what: str, response: httpx.Response) -> None:

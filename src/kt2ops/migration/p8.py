@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kt2ops.errors import Kt2OpsError
 from kt2ops.lifeline import end_with_parent
 from kt2ops.migration.content import SOURCE_FACTS, write_source_facts
 from kt2ops.migration.migrate import Checkpoint, Migration, Progress, Result, bundle_size
@@ -32,7 +33,7 @@ EXPORT_ON_HOST = ("python3 -c 'import shutil, sys, urllib.request; "
                   "shutil.copyfileobj(urllib.request.urlopen(sys.argv[1], timeout=600), sys.stdout.buffer)' {url}")
 
 
-class ValidationFailed(RuntimeError):
+class ValidationFailed(Kt2OpsError, RuntimeError):
     """The export has blocking findings: nothing was imported."""
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 
+from kt2ops.errors import Kt2OpsError
+
 # The resource a message of each event carries; None: the event's content is not migrated (reported).
 EVENT_RESOURCE: dict[str, str | None] = {
     "CreateOrUpdatePractitioner": "Practitioner",
@@ -36,7 +38,7 @@ class Message:
     resource: dict[str, Any]
 
 
-class ExportLineError(ValueError):
+class ExportLineError(Kt2OpsError, ValueError):
     """A line of the export that is not a KT 1.3 message at all; names the line."""
 
     def __init__(self, line: int, reason: str, message_id: str | None = None) -> None:

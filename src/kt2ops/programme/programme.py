@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kt2ops.errors import Kt2OpsError
 from kt2ops.inventory.check import Report, check_inventory
 from kt2ops.inventory.model import InventoryError, load_inventory
 from kt2ops.programme.estimate import DEFAULT_SETTINGS, window_need
@@ -18,7 +19,7 @@ from kt2ops.runbook.state import DomainState, audit_log, domain_states
 from kt2ops.runbook.windows import CalendarError, MaintenanceCalendar
 
 
-class ProgrammeError(ValueError):
+class ProgrammeError(Kt2OpsError, ValueError):
     """The inventory cannot be read as a programme; the message names the file or field."""
 
 

@@ -21,12 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kt2ops.errors import Kt2OpsError
+
 GENESIS = "0" * 64
 SECRET_NAME = re.compile(r"pass(word|phrase)?|secret|token|private|(^|_)key($|_)|identity|credential", re.I)
 REDACTED = "<redacted>"
 
 
-class AuditError(RuntimeError):
+class AuditError(Kt2OpsError, RuntimeError):
     """The audit trail cannot be read or written; the message names the file."""
 
 

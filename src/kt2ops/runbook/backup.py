@@ -23,6 +23,7 @@ from typing import IO, Any
 import pyrage
 from pyrage import x25519
 
+from kt2ops.errors import Kt2OpsError
 from kt2ops.runbook.remote import Remote, RemoteError
 from kt2ops.secrets import write_age_identity
 from kt2ops.security.package import sha256_file
@@ -31,7 +32,7 @@ SCRATCH_DB = "kt2ops_restore_test"
 APP_STATE = "/var/lib/kt2ref/kt2-app-service"
 
 
-class BackupError(RuntimeError):
+class BackupError(Kt2OpsError, RuntimeError):
     """The backup or its restore test failed; the message names the part and the host."""
 
 

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kt2ops.errors import Kt2OpsError
 from kt2ops.runbook.windows import MaintenanceCalendar
 
 ANNOUNCE_DAYS = 14  # a production migration is announced this many days before it starts
 
 
-class RunbookError(ValueError):
+class RunbookError(Kt2OpsError, ValueError):
     """The runbook cannot act on this input; the message names the file, field or step."""
 
 

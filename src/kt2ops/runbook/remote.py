@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kt2ops.errors import Kt2OpsError
 from kt2ops.secrets import SecretError
 from kt2ops.ssh_agent import identity_args
 
@@ -19,7 +20,7 @@ def ssh_key_file(hostvars: Mapping[str, Any]) -> str | None:
     return hostvars.get("kt2_ssh_key_file") or hostvars.get("ansible_ssh_private_key_file")
 
 
-class RemoteError(RuntimeError):
+class RemoteError(Kt2OpsError, RuntimeError):
     """A command on a host failed; the message names the host and the command's error output."""
 
 

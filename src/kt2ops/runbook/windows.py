@@ -21,11 +21,13 @@ import holidays
 import jsonschema
 from icalendar import Calendar, Event
 
+from kt2ops.errors import Kt2OpsError
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 PRODUCTION_EARLIEST = time(18, 0)
 
 
-class CalendarError(ValueError):
+class CalendarError(Kt2OpsError, ValueError):
     """The calendar rules are invalid; the message names the field."""
 
 

@@ -23,12 +23,13 @@ from typing import Any
 import jsonschema
 import yaml
 
+from kt2ops.errors import Kt2OpsError
 from kt2ops.paths import SCHEMAS
 
 SAMPLE = 5
 
 
-class CleaningError(ValueError):
+class CleaningError(Kt2OpsError, ValueError):
     """The rules or the export are invalid; the message names the file, line or field."""
 
 

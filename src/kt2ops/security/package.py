@@ -20,13 +20,14 @@ from typing import IO, Any
 import pyrage
 from pyrage import x25519
 
+from kt2ops.errors import Kt2OpsError
 from kt2ops.secrets import SecretError, age_identity, write_age_identity
 
 CHUNK = 1 << 20
 SUFFIX = ".tar.age"
 
 
-class PackageError(RuntimeError):
+class PackageError(Kt2OpsError, RuntimeError):
     """The package cannot be sealed, verified or opened; the message names the file and what is wrong."""
 
 
