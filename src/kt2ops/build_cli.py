@@ -7,14 +7,11 @@ from pathlib import Path
 import click
 
 from kt2ops.artifact import NAMES as ARTIFACTS
-from kt2ops.artifact import ArtifactError
 from kt2ops.artifact import build as build_artifact
-from kt2ops.collection import CollectionError
 from kt2ops.collection import build as build_collection
 from kt2ops.console import progress
-from kt2ops.ee import EEError, run_in_ee
 from kt2ops.ee import ensure_image as ensure_ee_image
-from kt2ops.lab.podman import PodmanError
+from kt2ops.ee import run_in_ee
 
 
 @click.group()
@@ -29,10 +26,7 @@ def artifact_build(names: tuple[str, ...]) -> None:
     named: kt2ref (the Python services' tarball, the default) and kt2fhir (the HAPI FHIR server's jar, with
     its .sha256 beside it)."""
     for name in names or ("kt2ref",):
-        try:
-            path = build_artifact(name, progress=progress)
-        except ArtifactError as exc:
-            raise click.ClickException(str(exc)) from exc
+        path = build_artifact(name, progress=progress)
         click.echo(str(path))
 
 
@@ -46,10 +40,7 @@ def collection() -> None:
               help="Directory for the tarball.")
 def collection_build(output: Path) -> None:
     """Build the collection tarball (for `ansible-galaxy collection install`) and print its path."""
-    try:
-        path = build_collection(output)
-    except CollectionError as exc:
-        raise click.ClickException(str(exc)) from exc
+    path = build_collection(output)
     click.echo(str(path))
 
 
@@ -61,10 +52,7 @@ def ee() -> None:
 @ee.command("build")
 def ee_build() -> None:
     """Build (or reuse) the execution environment image on the lab's base image; print its tag."""
-    try:
-        click.echo(ensure_ee_image(progress)[0])
-    except (EEError, PodmanError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    click.echo(ensure_ee_image(progress)[0])
 
 
 @ee.command("playbook", context_settings={"ignore_unknown_options": True})
@@ -72,7 +60,4 @@ def ee_build() -> None:
 def ee_playbook(args: tuple[str, ...]) -> None:
     """Run `ansible-playbook ARGS` inside the execution environment with ansible-runner, as AWX runs a job
     (builds the image first when its recipe changed)."""
-    try:
-        raise SystemExit(run_in_ee(list(args), progress))
-    except (EEError, PodmanError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    raise SystemExit(run_in_ee(list(args), progress))

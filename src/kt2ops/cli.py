@@ -7,6 +7,8 @@ import importlib
 
 import click
 
+from kt2ops.errors import Kt2OpsError
+
 COMMANDS = {
     "lab": "kt2ops.lab.cli:lab",
     "inventory": "kt2ops.inventory.cli:inventory",
@@ -28,7 +30,14 @@ COMMANDS = {
 
 
 class LazyGroup(click.Group):
-    """A group whose commands are imported by name when asked for (click's documented lazy loading)."""
+    """A group whose commands are imported by name when asked for (click's documented lazy loading), and
+    where any kt2ops error becomes the command's failure: its message on stderr, exit 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Kt2OpsError as exc:
+            raise click.ClickException(str(exc)) from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

@@ -10,7 +10,6 @@ from kt2ops.console import out
 from kt2ops.paths import LAB_INVENTORY
 from kt2ops.secrets import (
     LAB_PASSWORD_FILE,
-    SecretError,
     encrypt_in_place,
     init_password_file,
     inventory_secret_dirs,
@@ -54,10 +53,7 @@ def convert_command(inventory: Path) -> None:
     """Encrypt, once and in place, every plain-text secret of INVENTORY (keys, identities, passwords) with
     the configured vault password. Running it again changes nothing."""
     found = list(plain_secrets(*inventory_secret_dirs(inventory)))
-    try:
-        encrypt_in_place(found)
-    except SecretError as exc:
-        raise click.ClickException(str(exc)) from exc
+    encrypt_in_place(found)
     for path in found:
         out.print(f"encrypted: {path}", markup=False, highlight=False)
     out.print(f"{len(found)} file(s) encrypted", markup=False, highlight=False)

@@ -11,10 +11,9 @@ from rich.table import Table
 
 from kt2ops.cli_options import inventory_option
 from kt2ops.console import out, progress
-from kt2ops.inventory.model import InventoryError
 from kt2ops.lab.image import ensure_image
 from kt2ops.lab.lab import Lab
-from kt2ops.lab.podman import PodmanError, check_usable
+from kt2ops.lab.podman import check_usable
 
 
 @click.group()
@@ -31,10 +30,7 @@ def _lab(inventory: Path) -> Lab:
 def lab_up(inventory: Path) -> None:
     """Build the base image (cached) and start every environment's host."""
     start = time.monotonic()
-    try:
-        changes = _lab(inventory).up()
-    except (PodmanError, InventoryError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    changes = _lab(inventory).up()
     for change in changes:
         out.print(f"changed: {change}")
     out.print(f"lab up: {len(changes)} changed in {time.monotonic() - start:.1f}s")
@@ -43,11 +39,8 @@ def lab_up(inventory: Path) -> None:
 @lab.command("image")
 def lab_image() -> None:
     """Build the lab's base image unless the cached one is current; print its tag."""
-    try:
-        check_usable()
-        tag, built = ensure_image(progress)
-    except PodmanError as exc:
-        raise click.ClickException(str(exc)) from exc
+    check_usable()
+    tag, built = ensure_image(progress)
     out.print(f"{'built' if built else 'cached'}: {tag}")
 
 
@@ -55,10 +48,7 @@ def lab_image() -> None:
 @inventory_option
 def lab_down(inventory: Path) -> None:
     """Remove the lab's containers and networks (only those kt2 created)."""
-    try:
-        removed = _lab(inventory).down()
-    except PodmanError as exc:
-        raise click.ClickException(str(exc)) from exc
+    removed = _lab(inventory).down()
     for item in removed:
         out.print(f"removed: {item}")
     out.print(f"lab down: {len(removed)} removed")
@@ -69,10 +59,7 @@ def lab_down(inventory: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def lab_status(inventory: Path, as_json: bool) -> None:
     """Each host, its network, address and health. Exit 1 unless all are healthy."""
-    try:
-        statuses = _lab(inventory).status()
-    except (PodmanError, InventoryError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    statuses = _lab(inventory).status()
     rows = [{"host": s.host.name, "environment": s.host.env, "container": s.host.container,
              "network": s.host.network, "subnet": str(s.host.subnet), "address": s.host.address,
              "state": s.state, "systemd": s.system, "ssh": s.ssh} for s in statuses]

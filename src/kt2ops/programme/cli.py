@@ -13,7 +13,7 @@ from rich.table import Table
 from kt2ops.console import out
 from kt2ops.programme.export import awx_schedules, plan_ics
 from kt2ops.programme.planner import hours
-from kt2ops.programme.programme import Programme, ProgrammeError, load_programme
+from kt2ops.programme.programme import Programme, load_programme
 from kt2ops.programme.report import html
 from kt2ops.runbook.cli import inventory_option
 
@@ -22,10 +22,7 @@ at_option = click.option("--at", "at", type=click.DateTime(["%Y-%m-%dT%H:%M", "%
 
 
 def _load(inventory: Path, at: datetime | None) -> Programme:
-    try:
-        return load_programme(inventory, (at.replace(tzinfo=UTC) if at else datetime.now(UTC)))
-    except ProgrammeError as exc:
-        raise click.ClickException(str(exc)) from exc
+    return load_programme(inventory, (at.replace(tzinfo=UTC) if at else datetime.now(UTC)))
 
 
 @click.group("programme", invoke_without_command=True)

@@ -14,20 +14,18 @@ from rich.table import Table
 
 from kt2ops.cli_options import inventory_option
 from kt2ops.console import out, progress
-from kt2ops.ee import EEError, run_in_ee
-from kt2ops.inventory.model import InventoryError, load_inventory
-from kt2ops.lab.podman import PodmanError
+from kt2ops.ee import run_in_ee
+from kt2ops.inventory.model import load_inventory
 from kt2ops.paths import PROJECT_ROOT, ansible_env
-from kt2ops.runbook.audit import AuditError
 from kt2ops.runbook.backup import BackupError, parts_for, restore_test
 from kt2ops.runbook.catalogue import catalogue
 from kt2ops.runbook.context import build_context, environment_vars
 from kt2ops.runbook.decisions import DecisionError, record_decision
 from kt2ops.runbook.gate import evaluate, o_checklist
-from kt2ops.runbook.model import RunbookContext, RunbookError
+from kt2ops.runbook.model import RunbookContext
 from kt2ops.runbook.remote import Remote, RemoteError
 from kt2ops.runbook.state import DomainState, audit_log, domain_state, runbook_dir
-from kt2ops.runbook.windows import CalendarError, MaintenanceCalendar, to_ics
+from kt2ops.runbook.windows import MaintenanceCalendar, to_ics
 from kt2ops.secrets import SecretError, age_identity
 
 domain_option = click.option("--domain", "domain_id", required=True, help="Domain id (its domain file's id).")
@@ -40,10 +38,7 @@ def _env_vars(inventory: Path) -> dict[str, dict[str, Any]]:
 
 
 def _context(inventory: Path, domain_id: str, target: str | None) -> RunbookContext:
-    try:
-        return build_context(inventory, domain_id, _env_vars(inventory), target)
-    except (RunbookError, InventoryError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    return build_context(inventory, domain_id, _env_vars(inventory), target)
 
 
 @click.group()
@@ -149,10 +144,7 @@ def run_step(step: str, inventory: Path, domain_id: str, target: str | None, und
             str(PROJECT_ROOT / "playbooks" / "runbook" / f"{spec.playbook}.yml"), "-e", json.dumps(variables)]
     argv += [a for e in extra for a in ("-e", e)] + (["--check", "--diff"] if check else [])
     if in_ee:
-        try:
-            raise SystemExit(run_in_ee(argv[1:], progress))
-        except (EEError, PodmanError) as exc:
-            raise click.ClickException(str(exc)) from exc
+        raise SystemExit(run_in_ee(argv[1:], progress))
     # ansible-playbook takes this process's place: killing `kt2 run` kills the run itself (and its workers
     # end with it), not only a wrapper around it.
     sys.stdout.flush()
@@ -169,10 +161,7 @@ def audit() -> None:
 def audit_verify(inventory: Path) -> None:
     """Check the hash chain; name every changed, removed or reordered record. Exit 1 when broken."""
     log = audit_log(inventory)
-    try:
-        count, breaks = log.verify()
-    except AuditError as exc:
-        raise click.ClickException(str(exc)) from exc
+    count, breaks = log.verify()
     for problem in breaks:
         click.echo(f"{log.path}: {problem}", err=True)
     out.print(f"{log.path}: {count} record(s), {'chain intact' if not breaks else f'{len(breaks)} break(s)'}")
@@ -222,22 +211,16 @@ def _report(state: DomainState) -> str:
 @click.option("--ics", type=click.Path(path_type=Path), default=None, help="Also write an iCalendar file.")
 def calendar(inventory: Path, env_id: str, year: int, ics: Path | None) -> None:
     """The maintenance windows of an environment in a year."""
-    try:
-        variables = _env_vars(inventory)
-    except InventoryError as exc:
-        raise click.ClickException(str(exc)) from exc
+    variables = _env_vars(inventory)
     if env_id not in variables:
         raise click.BadParameter(f"no environment {env_id!r} in {inventory} (known: {', '.join(variables)})",
                                  param_hint="--env")
     spec = variables[env_id].get("kt2_maintenance")
     if not spec:
         raise click.ClickException(f"{inventory}/group_vars/{env_id}.yml: no kt2_maintenance calendar")
-    try:
-        cal = MaintenanceCalendar(env_id, spec, variables[env_id]["kt2_env"].get("data_class") == "production",
-                                  source=f"{inventory}/group_vars/{env_id}.yml")
-        windows = cal.windows(year)
-    except CalendarError as exc:
-        raise click.ClickException(str(exc)) from exc
+    cal = MaintenanceCalendar(env_id, spec, variables[env_id]["kt2_env"].get("data_class") == "production",
+                              source=f"{inventory}/group_vars/{env_id}.yml")
+    windows = cal.windows(year)
     for window in windows:
         moved = f"  (moved from {window.moved_from}: {window.why_moved})" if window.moved_from else ""
         out.print(f"{window.start:%a %Y-%m-%d %H:%M}-{window.end:%H:%M}  {window.rule}{moved}")

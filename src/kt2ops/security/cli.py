@@ -9,12 +9,12 @@ import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from kt2ops.console import err
-from kt2ops.inventory.model import InventoryError, load_inventory
+from kt2ops.inventory.model import load_inventory
 from kt2ops.paths import LAB_INVENTORY
-from kt2ops.runbook.remote import Remote, RemoteError
+from kt2ops.runbook.remote import Remote
 from kt2ops.security import sftp
 from kt2ops.security.cleaning import CleaningError, clean, load_rules
-from kt2ops.security.package import PackageError, manifest_path, open_package, seal, verify
+from kt2ops.security.package import manifest_path, open_package, seal, verify
 
 PathArg = click.Path(path_type=Path)
 
@@ -32,10 +32,7 @@ def package() -> None:
               help="Where the secret key goes (mode 0600): a separate channel, not the package's directory.")
 def seal_cmd(sources: tuple[Path, ...], out_dir: Path, name: str, key_out: Path) -> None:
     """Pack, encrypt (age) and hash SOURCES; the key is written to --key-out only."""
-    try:
-        path = seal(list(sources), out_dir, name, key_out)
-    except PackageError as exc:
-        raise click.ClickException(str(exc)) from exc
+    path = seal(list(sources), out_dir, name, key_out)
     click.echo(f"sealed {path} (manifest {manifest_path(path).name}); key in {key_out}")
 
 
@@ -43,10 +40,7 @@ def seal_cmd(sources: tuple[Path, ...], out_dir: Path, name: str, key_out: Path)
 @click.argument("package_file", type=PathArg)
 def verify_cmd(package_file: Path) -> None:
     """Check a package against its manifest (no key needed); record the result beside it. Exit 1 on mismatch."""
-    try:
-        result = verify(package_file)
-    except PackageError as exc:
-        raise click.ClickException(str(exc)) from exc
+    result = verify(package_file)
     click.echo(json.dumps(result, indent=2))
     raise SystemExit(0 if result["ok"] else 1)
 
@@ -62,24 +56,21 @@ def send_cmd(package_file: Path, environment: str, inventory: Path) -> None:
     for path in files:
         if not path.is_file():
             raise click.ClickException(f"{path}: no such file (seal the package first: kt2 package seal)")
-    try:
-        inv = load_inventory(inventory)
-        host = inv.environment(environment).hosts[0]
-        remote = Remote.from_hostvars(host, inv.hostvars[host])
-        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                   TimeRemainingColumn())
-        with Progress(*columns, console=err) as bar:
-            tasks: dict[str, int] = {}
+    inv = load_inventory(inventory)
+    host = inv.environment(environment).hosts[0]
+    remote = Remote.from_hostvars(host, inv.hostvars[host])
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err) as bar:
+        tasks: dict[str, int] = {}
 
-            def show(transfer: sftp.Transfer) -> None:
-                if transfer.name not in tasks:
-                    tasks[transfer.name] = bar.add_task(transfer.name, total=transfer.size,
-                                                        completed=transfer.resumed_from)
-                bar.update(tasks[transfer.name], completed=transfer.done)
+        def show(transfer: sftp.Transfer) -> None:
+            if transfer.name not in tasks:
+                tasks[transfer.name] = bar.add_task(transfer.name, total=transfer.size,
+                                                    completed=transfer.resumed_from)
+            bar.update(tasks[transfer.name], completed=transfer.done)
 
-            sent = sftp.send(remote, files, progress=show)
-    except (InventoryError, RemoteError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        sent = sftp.send(remote, files, progress=show)
     for record in sent:
         resumed = f", resumed at {record['resumed_from']} bytes" if record["resumed_from"] else ""
         click.echo(f"delivered {record['file']} to {host} ({record['bytes']} bytes{resumed})")
@@ -91,10 +82,7 @@ def send_cmd(package_file: Path, environment: str, inventory: Path) -> None:
 @click.option("--to", "dest", required=True, type=PathArg, help="A new directory to unpack into.")
 def open_cmd(package_file: Path, key_file: Path, dest: Path) -> None:
     """Verify, decrypt and unpack; every file is checked against the manifest."""
-    try:
-        files = open_package(package_file, key_file, dest)
-    except PackageError as exc:
-        raise click.ClickException(str(exc)) from exc
+    files = open_package(package_file, key_file, dest)
     click.echo(f"opened {package_file} into {dest}: {len(files)} file(s), all matching the manifest")
 
 
