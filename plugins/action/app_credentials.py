@@ -90,8 +90,6 @@ class ActionModule(Kt2Action):
                                                              unsafe_skip_rsa_key_validation=True)
                     with open(cert_path, "rb") as handle:
                         cert = x509.load_pem_x509_certificate(handle.read())
-                except SecretError as error:
-                    raise AnsibleActionFail(str(error)) from None
                 except ValueError as error:
                     problems.append(f"{cert_path}: unreadable credential: {error}")
                     continue
@@ -124,14 +122,11 @@ class ActionModule(Kt2Action):
             return {**result, "failed": True, "msg": "application credentials refused: " + "; ".join(problems),
                     "problems": problems, "issued": [], "renewed": []}
         # Written only when every credential passed, so a refused run changes nothing.
-        try:
-            for base, key, cert in writes:
-                os.makedirs(os.path.dirname(base), mode=0o700, exist_ok=True)
-                if key is not None:
-                    write_secret(base + ".key", key.private_bytes(
-                        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-                _write_public(base + ".crt", cert.public_bytes(serialization.Encoding.PEM))
-        except SecretError as error:
-            raise AnsibleActionFail(str(error)) from None
+        for base, key, cert in writes:
+            os.makedirs(os.path.dirname(base), mode=0o700, exist_ok=True)
+            if key is not None:
+                write_secret(base + ".key", key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+            _write_public(base + ".crt", cert.public_bytes(serialization.Encoding.PEM))
         return {**result, "changed": bool(issued or renewed), "issued": issued, "renewed": renewed,
                 "public_keys": public_keys}

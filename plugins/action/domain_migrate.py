@@ -3,37 +3,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ansible.errors import AnsibleActionFail
 from ansible.utils.display import Display
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
-from kt2ops.migration.client import FhirError
-from kt2ops.migration.p8 import ValidationFailed, fetch_export, migrate, throttled
+from kt2ops.migration.p8 import fetch_export, migrate, throttled
 from kt2ops.migration.target import runbook_target, workdir
-from kt2ops.runbook.context import RunbookError, load_domain
-from kt2ops.runbook.remote import Remote, RemoteError
+from kt2ops.runbook.context import load_domain
+from kt2ops.runbook.remote import Remote
 
 
 class ActionModule(Kt2Action):
+    def what(self, args):
+        return f"P.8 migration of {args['domain']} to {args['target']}"
+
     def act(self, args, task_vars, result):
         hostvars = task_vars["hostvars"]
         inventory = Path(task_vars["inventory_dir"])
-        what = f"P.8 migration of {args['domain']} to {args['target']}"
-        try:
-            doc = load_domain(inventory, args["domain"])
-            display = Display().display
-            target = runbook_target(hostvars[args["target_host"]], args["target"], Path(args["pki_dir"]), inventory,
-                                    args["domain"], display)
-            if self._task.check_mode:
-                return {**result, "changed": True, "msg": f"{what} would run (nothing fetched in check mode)"}
-            work = workdir(inventory, args["domain"], args["target"])
-            export = work / "export.jsonl"
-            export_sha256 = fetch_export(Remote.from_hostvars(args["kt13_host"], hostvars[args["kt13_host"]]),
-                                         doc["kt13"]["domain"], export)
-            summary = migrate(export, work, doc, target, args["batch_size"], progress=throttled(display),
-                              concurrency=args["concurrency"])
-        except (RunbookError, RemoteError, FhirError, ValidationFailed, OSError) as exc:
-            raise AnsibleActionFail(f"{what}: {exc}") from exc
+        what = self.what(args)
+        doc = load_domain(inventory, args["domain"])
+        display = Display().display
+        target = runbook_target(hostvars[args["target_host"]], args["target"], Path(args["pki_dir"]), inventory,
+                                args["domain"], display)
+        if self._task.check_mode:
+            return {**result, "changed": True, "msg": f"{what} would run (nothing fetched in check mode)"}
+        work = workdir(inventory, args["domain"], args["target"])
+        export = work / "export.jsonl"
+        export_sha256 = fetch_export(Remote.from_hostvars(args["kt13_host"], hostvars[args["kt13_host"]]),
+                                     doc["kt13"]["domain"], export)
+        summary = migrate(export, work, doc, target, args["batch_size"], progress=throttled(display),
+                          concurrency=args["concurrency"])
         sent = sum(summary["bundles"].values())
         migrated = ", ".join(f"{k} {v}" for k, v in summary["migrated"].items())
         return {**result, "changed": sent > 0, "summary": summary,

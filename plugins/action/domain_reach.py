@@ -3,22 +3,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ansible.errors import AnsibleActionFail
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
 from kt2ops.migration.quality_gate import applications_reach
 from kt2ops.migration.target import target_of
-from kt2ops.runbook.context import RunbookError, load_domain
+from kt2ops.runbook.context import load_domain
 
 
 class ActionModule(Kt2Action):
     ends_with_parent = False
 
     def act(self, args, task_vars, result):
-        try:
-            doc = load_domain(Path(task_vars["inventory_dir"]), args["domain"])
-        except RunbookError as exc:
-            raise AnsibleActionFail(str(exc)) from exc
+        doc = load_domain(Path(task_vars["inventory_dir"]), args["domain"])
         target = target_of(task_vars["hostvars"][args["environment_host"]], args["environment"], Path(args["pki_dir"]))
         checks = applications_reach(target, doc)
         result.update(changed=False, checks=[c.line() for c in checks])

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ansible.errors import AnsibleActionFail
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
 from kt2ops.migration.archive import ArchiveError, archive, verify
@@ -11,6 +10,9 @@ from kt2ops.runbook.remote import Remote, RemoteError
 
 
 class ActionModule(Kt2Action):
+    def what(self, args):
+        return f"S.4 archive of {args['kt13_domain']}"
+
     def act(self, args, task_vars, result):
         kt13 = Remote.from_hostvars(args["kt13_host"], task_vars["hostvars"][args["kt13_host"]])
         where = (args["domain"], args["kt13_domain"], Path(args["archives"]), Path(args["key_dir"]))
@@ -22,7 +24,7 @@ class ActionModule(Kt2Action):
         except (ArchiveError, RemoteError, OSError) as exc:
             if self._task.check_mode and args["mode"] == "archive":
                 return {**result, "changed": True, "msg": f"S.4 would archive {args['kt13_domain']} ({exc})"}
-            raise AnsibleActionFail(f"S.4 archive of {args['kt13_domain']}: {exc}") from exc
+            raise
         return {**result, "changed": made, "archive": record,
                 "msg": f"archive {record['package']} of {args['kt13_domain']}: {record['rows']} messages, verified "
                        f"(decompressed SHA-256 {record['export_sha256'][:16]}...)",

@@ -5,36 +5,34 @@ import hashlib
 import json
 from pathlib import Path
 
-from ansible.errors import AnsibleActionFail
 from ansible.utils.display import Display
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
-from kt2ops.migration.client import FhirError
 from kt2ops.migration.quality_gate import quality_checks
 from kt2ops.migration.target import migration_dir, runbook_target
 from kt2ops.runbook.context import RunbookError, load_domain
 
 
 class ActionModule(Kt2Action):
+    def what(self, args):
+        return f"Q gate of {args['domain']} on {args['target']}"
+
     def act(self, args, task_vars, result):
         inventory = Path(task_vars["inventory_dir"])
-        what = f"Q gate of {args['domain']} on {args['target']}"
+        what = self.what(args)
+        doc = load_domain(inventory, args["domain"])
+        work = migration_dir(inventory, args["domain"], args["target"])
+        if not (work / "source-totals.json").exists():
+            raise RunbookError(f"{work}/source-totals.json is missing: P.8 has not finished for this target")
+        # Exempt (P.8L), the capacity load is not limited to one address's share.
+        target = runbook_target(task_vars["hostvars"][args["target_host"]], args["target"], Path(args["pki_dir"]),
+                                inventory, args["domain"], Display().display)
+        client = target.client(args["domain"])
         try:
-            doc = load_domain(inventory, args["domain"])
-            work = migration_dir(inventory, args["domain"], args["target"])
-            if not (work / "source-totals.json").exists():
-                raise RunbookError(f"{work}/source-totals.json is missing: P.8 has not finished for this target")
-            # Exempt (P.8L), the capacity load is not limited to one address's share.
-            target = runbook_target(task_vars["hostvars"][args["target_host"]], args["target"], Path(args["pki_dir"]),
-                                    inventory, args["domain"], Display().display)
-            client = target.client(args["domain"])
-            try:
-                checks = quality_checks(work, doc, client, args["load_seconds"], args["p95_limit_ms"],
-                                        args["load_attempts"], target.rate_limit)
-            finally:
-                client.close()
-        except (RunbookError, FhirError, OSError) as exc:
-            raise AnsibleActionFail(f"{what}: {exc}") from exc
+            checks = quality_checks(work, doc, client, args["load_seconds"], args["p95_limit_ms"],
+                                    args["load_attempts"], target.rate_limit)
+        finally:
+            client.close()
         report = [{"id": c.id, "title": c.title, "met": c.met, "figures": c.figures} for c in checks]
         text = json.dumps(report, indent=1, sort_keys=True) + "\n"
         if not self._task.check_mode:

@@ -4,27 +4,28 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ansible.errors import AnsibleActionFail
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
 from kt2ops.runbook.context import RunbookError, build_context, environment_vars
 from kt2ops.runbook.gate import evaluate
 from kt2ops.runbook.state import audit_log, domain_state
-from kt2ops.runbook.windows import CalendarError
 
 
 class ActionModule(Kt2Action):
     ends_with_parent = False
+
+    def what(self, args):
+        return f"runbook {args['step']} for {args['domain']}"
 
     def act(self, args, task_vars, result):
         inventory = Path(task_vars["inventory_dir"])
         env_vars = environment_vars({h: task_vars["hostvars"][h] for h in task_vars["groups"]["all"]})
         try:
             ctx = build_context(inventory, args["domain"], env_vars, args["target"], args["announce_days"])
-            verdict = evaluate(ctx, domain_state(audit_log(inventory), ctx.domain_id), args["step"], args["undo"],
-                               datetime.now(UTC), args["emergency_reason"])
-        except (RunbookError, CalendarError, KeyError) as exc:
-            raise AnsibleActionFail(f"runbook {args['step']} for {args['domain']}: {exc}") from exc
+        except KeyError as exc:  # an environment the inventory does not hold
+            raise RunbookError(str(exc)) from None
+        verdict = evaluate(ctx, domain_state(audit_log(inventory), ctx.domain_id), args["step"], args["undo"],
+                           datetime.now(UTC), args["emergency_reason"])
         doc = ctx.domain
         result.update(
             changed=False, target=verdict.target, notes=verdict.notes,

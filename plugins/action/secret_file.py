@@ -3,21 +3,17 @@ from __future__ import annotations
 
 import os
 
-from ansible.errors import AnsibleActionFail
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
-from kt2ops.secrets import SecretError, is_vaulted, read_secret, write_secret
+from kt2ops.secrets import is_vaulted, read_secret, write_secret
 
 
 class ActionModule(Kt2Action):
     def act(self, args, task_vars, result):
         # Stored with one final newline; trailing newlines do not count (the file lookup strips them).
         path, content = args["path"], args["content"].rstrip("\n").encode() + b"\n"
-        try:
-            if os.path.exists(path) and is_vaulted(path) and read_secret(path).rstrip(b"\n") + b"\n" == content:
-                return {**result, "changed": False, "path": path}
-            if not self._task.check_mode:
-                write_secret(path, content)
-        except SecretError as error:
-            raise AnsibleActionFail(str(error)) from None
+        if os.path.exists(path) and is_vaulted(path) and read_secret(path).rstrip(b"\n") + b"\n" == content:
+            return {**result, "changed": False, "path": path}
+        if not self._task.check_mode:
+            write_secret(path, content)
         return {**result, "changed": True, "path": path}

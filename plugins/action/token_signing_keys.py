@@ -10,7 +10,7 @@ from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from kt2ops.secrets import SecretError, read_secret, write_secret
+from kt2ops.secrets import read_secret, write_secret
 
 STATE = "keys.json"
 
@@ -31,8 +31,6 @@ def _load_state(directory):
                                                      unsafe_skip_rsa_key_validation=True)
         except ValueError as error:
             raise AnsibleActionFail(f"{key_path}: token signing key unreadable: {error}") from None
-        except SecretError as error:
-            raise AnsibleActionFail(str(error)) from None
         if not isinstance(key, rsa.RSAPrivateKey):
             raise AnsibleActionFail(f"{key_path}: a token signing key must be RSA (RS512)")
     return keys
@@ -55,11 +53,8 @@ class ActionModule(Kt2Action):
             os.makedirs(directory, mode=0o700, exist_ok=True)
             if create:
                 key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-                try:
-                    write_secret(os.path.join(directory, keys[0]["file"]), key.private_bytes(
-                        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-                except SecretError as error:
-                    raise AnsibleActionFail(str(error)) from None
+                write_secret(os.path.join(directory, keys[0]["file"]), key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
             state = os.path.join(directory, STATE)
             with open(state + ".tmp", "w", encoding="utf-8") as handle:
                 json.dump({"keys": keys}, handle, indent=2)

@@ -3,45 +3,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ansible.errors import AnsibleActionFail
 from ansible.utils.display import Display
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
-from kt2ops.migration.client import FhirError
-from kt2ops.migration.p8 import ValidationFailed
 from kt2ops.migration.target import target_of, workdir
 from kt2ops.migration.trial import deliver, make_package, run_trial
-from kt2ops.runbook.context import RunbookError, load_domain
-from kt2ops.runbook.remote import Remote, RemoteError
-from kt2ops.security.cleaning import CleaningError
-from kt2ops.security.package import PackageError
+from kt2ops.runbook.context import load_domain
+from kt2ops.runbook.remote import Remote
 
 
 class ActionModule(Kt2Action):
+    def what(self, args):
+        return f"M.2 trial migration of {args['domain']} on {args['environment']} ({args['phase']})"
+
     def act(self, args, task_vars, result):
         hostvars, inventory = task_vars["hostvars"], Path(task_vars["inventory_dir"])
-        what = f"M.2 trial migration of {args['domain']} on {args['environment']} ({args['phase']})"
+        what = self.what(args)
         if self._task.check_mode:
             return {**result, "changed": True, "msg": f"{what} would run"}
-        try:
-            doc = load_domain(inventory, args["domain"])
-            if args["phase"] == "deliver":
-                made = make_package(Remote.from_hostvars(args["kt13_host"], hostvars[args["kt13_host"]]), doc,
-                                    Path(args["rules"]), inventory / ".runbook")
-                deliver(Remote.from_hostvars(args["environment_host"], hostvars[args["environment_host"]]),
-                        [Path(made["package"]), Path(made["manifest"])], report=Display().display)
-                removed = {r["id"]: [r["messages_removed"], r["fields_removed"]] for r in made["cleaning"]}
-                return {**result, "changed": made["sealed"], "delivery": made,
-                        "msg": f"{what}: cleaned (rule: [messages, fields] removed) {removed}, "
-                               f"{'sealed' if made['sealed'] else 'unchanged since the last seal'}, delivered",
-                        "kt2_artefacts": {"package": Path(made["package"]).name, "cleaning": removed}}
-            target = target_of(hostvars[args["environment_host"]], args["environment"], Path(args["pki_dir"]))
-            expected = sum(doc["migration"].get("expected_counts", {}).values()) or None
-            report = run_trial(doc, inventory / ".runbook", workdir(inventory, args["domain"], args["environment"]),
-                               target, expected, args["batch_size"], production_limit(doc, task_vars))
-        except (RunbookError, RemoteError, FhirError, ValidationFailed, CleaningError, PackageError,
-                OSError) as exc:
-            raise AnsibleActionFail(f"{what}: {exc}") from exc
+        doc = load_domain(inventory, args["domain"])
+        if args["phase"] == "deliver":
+            made = make_package(Remote.from_hostvars(args["kt13_host"], hostvars[args["kt13_host"]]), doc,
+                                Path(args["rules"]), inventory / ".runbook")
+            deliver(Remote.from_hostvars(args["environment_host"], hostvars[args["environment_host"]]),
+                    [Path(made["package"]), Path(made["manifest"])], report=Display().display)
+            removed = {r["id"]: [r["messages_removed"], r["fields_removed"]] for r in made["cleaning"]}
+            return {**result, "changed": made["sealed"], "delivery": made,
+                    "msg": f"{what}: cleaned (rule: [messages, fields] removed) {removed}, "
+                           f"{'sealed' if made['sealed'] else 'unchanged since the last seal'}, delivered",
+                    "kt2_artefacts": {"package": Path(made["package"]).name, "cleaning": removed}}
+        target = target_of(hostvars[args["environment_host"]], args["environment"], Path(args["pki_dir"]))
+        expected = sum(doc["migration"].get("expected_counts", {}).values()) or None
+        report = run_trial(doc, inventory / ".runbook", workdir(inventory, args["domain"], args["environment"]),
+                           target, expected, args["batch_size"], production_limit(doc, task_vars))
         estimate, exempt = report["estimated_production_seconds"], report["estimated_production_seconds_exempt"]
         return {**result, "changed": sum(report["bundles"].values()) > 0, "report": report,
                 "msg": f"{what}: {sum(report['migrated'].values())} resources in {report['seconds']} s, "
