@@ -27,8 +27,8 @@ from pyrage import x25519
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kt2ops.remote import Remote  # noqa: E402
 from kt2ops.runbook.backup import Part, _seal_part  # noqa: E402
-from kt2ops.runbook.remote import Remote  # noqa: E402
 
 CONNECTION = ROOT / "inventories" / "lab" / "zz_lab_connection.yml"
 

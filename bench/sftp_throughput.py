@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from kt2ops.inventory.model import load_inventory  # noqa: E402
-from kt2ops.runbook.remote import Remote  # noqa: E402
+from kt2ops.remote import Remote  # noqa: E402
 from kt2ops.security import sftp  # noqa: E402
 from kt2ops.ssh_agent import identity_args  # noqa: E402
 

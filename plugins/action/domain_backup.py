@@ -5,8 +5,8 @@ from pathlib import Path
 
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
+from kt2ops.remote import Remote
 from kt2ops.runbook.backup import backup, latest, parts_for, still_current
-from kt2ops.runbook.remote import Remote
 
 
 class ActionModule(Kt2Action):

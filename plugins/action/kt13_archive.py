@@ -6,7 +6,7 @@ from pathlib import Path
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
 from kt2ops.migration.archive import ArchiveError, archive, verify
-from kt2ops.runbook.remote import Remote, RemoteError
+from kt2ops.remote import Remote, RemoteError
 
 
 class ActionModule(Kt2Action):

@@ -6,8 +6,8 @@ from pathlib import Path
 from ansible.errors import AnsibleActionFail
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
+from kt2ops.remote import Remote
 from kt2ops.runbook.backup import BackupError, latest, parts_for, restore_kt13, running_again, still_current
-from kt2ops.runbook.remote import Remote
 from kt2ops.secrets import age_identity
 
 

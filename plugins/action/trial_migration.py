@@ -8,8 +8,8 @@ from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import 
 
 from kt2ops.migration.target import target_of, workdir
 from kt2ops.migration.trial import deliver, make_package, run_trial
+from kt2ops.remote import Remote
 from kt2ops.runbook.context import load_domain
-from kt2ops.runbook.remote import Remote
 
 
 class ActionModule(Kt2Action):

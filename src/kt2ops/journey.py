@@ -22,8 +22,8 @@ from kt2ops.inventory.model import InventoryError, load_inventory
 from kt2ops.lifeline import end_with_parent
 from kt2ops.paths import LAB_INVENTORY, PROJECT_ROOT, ansible_env
 from kt2ops.provisioned import record_passed, unchanged_since_passed
+from kt2ops.remote import Remote, RemoteError
 from kt2ops.runbook.context import RunbookError, load_domain
-from kt2ops.runbook.remote import Remote, RemoteError
 from kt2ops.runbook.state import audit_log, domain_state
 
 READ_INBOX = ("python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(urllib.request.Request("

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from kt2ops.inventory.model import load_inventory
-from kt2ops.runbook.remote import Remote, RemoteError
+from kt2ops.remote import Remote, RemoteError
 from kt2ops.security import sftp
 from tests.conftest import LAB_INVENTORY, run
 from tests.integration.conftest import host_of

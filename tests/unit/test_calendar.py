@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from kt2ops.runbook.windows import CalendarError, MaintenanceCalendar, to_ics
+from kt2ops.windows import CalendarError, MaintenanceCalendar, to_ics
 
 AMS = ZoneInfo("Europe/Amsterdam")
 DAYTIME = {"from": "09:00", "to": "17:00"}

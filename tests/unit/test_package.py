@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from kt2ops.cli import main
-from kt2ops.runbook.remote import Remote
+from kt2ops.remote import Remote
 from kt2ops.secrets import read_secret
 from kt2ops.security.package import PackageError, manifest_path, open_package, seal, verification_path, verify
 from kt2ops.security.sftp import known_hosts_file

@@ -26,9 +26,9 @@ from kt2ops.comply.tls import probe_http, scan_tls
 from kt2ops.errors import Kt2OpsError
 from kt2ops.inventory.check import check_inventory
 from kt2ops.inventory.model import Inventory, load_inventory
+from kt2ops.remote import ssh_key_file
 from kt2ops.runbook.backup import verify_files
 from kt2ops.runbook.catalogue import catalogue
-from kt2ops.runbook.remote import ssh_key_file
 from kt2ops.runbook.state import audit_log, domain_state, runbook_dir
 from kt2ops.secrets import paramiko_key, plain_secrets
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from kt2ops.security.package import sha256_file
+from kt2ops.digest import sha256_file
 
 MANIFEST = "MANIFEST.sha256"
 TOOL = "kt2 comply"

@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from kt2ops.inventory.model import KT2_GROUP, KT13_GROUP, Inventory, InventoryError, load_inventory
 from kt2ops.inventory.yamlsrc import YamlDoc, YamlError
 from kt2ops.paths import SCHEMAS
-from kt2ops.runbook.windows import CalendarError, MaintenanceCalendar
+from kt2ops.windows import CalendarError, MaintenanceCalendar
 
 DOMAINS_DIR = "domains"
 YAML_SUFFIXES = (".yml", ".yaml")

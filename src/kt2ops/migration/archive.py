@@ -15,7 +15,7 @@ from typing import Any
 
 from kt2ops.errors import Kt2OpsError
 from kt2ops.migration.p8 import fetch_export
-from kt2ops.runbook.remote import Remote
+from kt2ops.remote import Remote
 from kt2ops.security.package import PackageError, manifest_path, open_package, seal
 
 

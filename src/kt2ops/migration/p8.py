@@ -26,7 +26,7 @@ from kt2ops.migration.profile_check import check_profiles, check_publishers
 from kt2ops.migration.stage import Staging
 from kt2ops.migration.target import Target
 from kt2ops.migration.totals import SOURCE_TOTALS, Totals
-from kt2ops.runbook.remote import Remote
+from kt2ops.remote import Remote
 
 KT13_CONTRACT = "http://127.0.0.1:8090/_contract"
 EXPORT_ON_HOST = ("python3 -c 'import shutil, sys, urllib.request; "

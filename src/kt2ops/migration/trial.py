@@ -16,13 +16,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from kt2ops.digest import sha256_file
 from kt2ops.migration.migrate import limited_rate
 from kt2ops.migration.p8 import fetch_export, migrate
 from kt2ops.migration.target import Target
-from kt2ops.runbook.remote import Remote
+from kt2ops.remote import Remote
 from kt2ops.security import sftp
 from kt2ops.security.cleaning import clean, load_rules
-from kt2ops.security.package import manifest_path, open_package, seal, sha256_file
+from kt2ops.security.package import manifest_path, open_package, seal
 
 PACKAGE = "M2-{domain}"
 

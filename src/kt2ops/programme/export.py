@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kt2ops.programme.planner import Plan, Slot
-from kt2ops.runbook.windows import ics
+from kt2ops.windows import ics
 
 MIGRATION_WORKFLOW = "kt2ops migration"  # awx/workflows.yml
 

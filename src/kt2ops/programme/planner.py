@@ -16,7 +16,7 @@ from typing import Any
 
 from kt2ops.programme.estimate import window_need
 from kt2ops.programme.position import Position
-from kt2ops.runbook.windows import MaintenanceCalendar, Window
+from kt2ops.windows import MaintenanceCalendar, Window
 
 HORIZON_YEARS = 2
 PRE_MIGRATION_DECISIONS = ("O.2", "O.3", "O.4")

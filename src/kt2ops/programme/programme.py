@@ -16,7 +16,7 @@ from kt2ops.programme.position import Position, position
 from kt2ops.runbook.context import context_of, environment_vars
 from kt2ops.runbook.model import ANNOUNCE_DAYS, RunbookError
 from kt2ops.runbook.state import DomainState, audit_log, domain_states
-from kt2ops.runbook.windows import CalendarError, MaintenanceCalendar
+from kt2ops.windows import CalendarError, MaintenanceCalendar
 
 
 class ProgrammeError(Kt2OpsError, ValueError):

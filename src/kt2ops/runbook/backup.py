@@ -23,10 +23,10 @@ from typing import IO, Any
 import pyrage
 from pyrage import x25519
 
+from kt2ops.digest import sha256_file
 from kt2ops.errors import Kt2OpsError
-from kt2ops.runbook.remote import Remote, RemoteError
+from kt2ops.remote import Remote, RemoteError
 from kt2ops.secrets import write_age_identity
-from kt2ops.security.package import sha256_file
 
 SCRATCH_DB = "kt2ops_restore_test"
 APP_STATE = "/var/lib/kt2ref/kt2-app-service"

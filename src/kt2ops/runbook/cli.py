@@ -17,16 +17,16 @@ from kt2ops.console import out, progress
 from kt2ops.ee import run_in_ee
 from kt2ops.inventory.model import load_inventory
 from kt2ops.paths import PROJECT_ROOT, ansible_env
+from kt2ops.remote import Remote, RemoteError
 from kt2ops.runbook.backup import BackupError, parts_for, restore_test
 from kt2ops.runbook.catalogue import catalogue
 from kt2ops.runbook.context import build_context, environment_vars
 from kt2ops.runbook.decisions import DecisionError, record_decision
 from kt2ops.runbook.gate import evaluate, o_checklist
 from kt2ops.runbook.model import RunbookContext
-from kt2ops.runbook.remote import Remote, RemoteError
 from kt2ops.runbook.state import DomainState, audit_log, domain_state, runbook_dir
-from kt2ops.runbook.windows import MaintenanceCalendar, to_ics
 from kt2ops.secrets import SecretError, age_identity
+from kt2ops.windows import MaintenanceCalendar, to_ics
 
 domain_option = click.option("--domain", "domain_id", required=True, help="Domain id (its domain file's id).")
 target_option = click.option("--target", default=None, help="KT 2.0 environment migrated to (default: the "

@@ -10,7 +10,7 @@ from typing import Any
 
 from kt2ops.inventory.check import check_inventory
 from kt2ops.runbook.model import ANNOUNCE_DAYS, RunbookContext, RunbookError
-from kt2ops.runbook.windows import MaintenanceCalendar
+from kt2ops.windows import MaintenanceCalendar
 
 # What the runbook and the programme read of an environment's variables.
 ENVIRONMENT_VARS = ("kt2_env", "kt2_maintenance", "kt2_migration_capacity", "kt2_programme")

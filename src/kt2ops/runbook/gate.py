@@ -9,7 +9,7 @@ from typing import Any
 from kt2ops.runbook.catalogue import Catalogue, Step, catalogue
 from kt2ops.runbook.model import ANNOUNCE_DAYS, RunbookContext
 from kt2ops.runbook.state import DomainState
-from kt2ops.runbook.windows import MaintenanceCalendar
+from kt2ops.windows import MaintenanceCalendar
 
 
 @dataclass(frozen=True)

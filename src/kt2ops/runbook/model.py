@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kt2ops.errors import Kt2OpsError
-from kt2ops.runbook.windows import MaintenanceCalendar
+from kt2ops.windows import MaintenanceCalendar
 
 ANNOUNCE_DAYS = 14  # a production migration is announced this many days before it starts
 

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from kt2ops.console import err
 from kt2ops.inventory.model import load_inventory
 from kt2ops.paths import LAB_INVENTORY
-from kt2ops.runbook.remote import Remote
+from kt2ops.remote import Remote
 from kt2ops.security import sftp
 from kt2ops.security.cleaning import CleaningError, clean, load_rules
 from kt2ops.security.package import manifest_path, open_package, seal, verify

@@ -8,7 +8,6 @@ receiving side checks the package against its manifest and records the result be
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tarfile
@@ -20,10 +19,10 @@ from typing import IO, Any
 import pyrage
 from pyrage import x25519
 
+from kt2ops.digest import sha256_file
 from kt2ops.errors import Kt2OpsError
 from kt2ops.secrets import SecretError, age_identity, write_age_identity
 
-CHUNK = 1 << 20
 SUFFIX = ".tar.age"
 
 
@@ -39,12 +38,6 @@ def verification_path(package: Path) -> Path:
     return package.with_name(package.name.removesuffix(SUFFIX) + ".verified.json")
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def seal(sources: list[Path], out_dir: Path, name: str, key_out: Path) -> Path:

@@ -20,7 +20,7 @@ from typing import Any
 
 import paramiko
 
-from kt2ops.runbook.remote import Remote, RemoteError
+from kt2ops.remote import Remote, RemoteError
 from kt2ops.secrets import SecretError, paramiko_key
 
 TRANSFER_USER = "kt2transfer"
