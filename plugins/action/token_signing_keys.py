@@ -7,10 +7,9 @@ import os
 
 from ansible.errors import AnsibleActionFail
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from kt2ops.secrets import read_secret, write_secret
+from kt2ops import pki
 
 STATE = "keys.json"
 
@@ -26,11 +25,7 @@ def _load_state(directory):
         raise AnsibleActionFail(f"{path}: unreadable key history: {error}") from None
     for entry in keys:
         key_path = os.path.join(directory, entry["file"])
-        try:
-            key = serialization.load_pem_private_key(read_secret(key_path), password=None,
-                                                     unsafe_skip_rsa_key_validation=True)
-        except ValueError as error:
-            raise AnsibleActionFail(f"{key_path}: token signing key unreadable: {error}") from None
+        key = pki.read_private_key(key_path)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise AnsibleActionFail(f"{key_path}: a token signing key must be RSA (RS512)")
     return keys
@@ -52,9 +47,7 @@ class ActionModule(Kt2Action):
         if (create or removed) and not self._task.check_mode:
             os.makedirs(directory, mode=0o700, exist_ok=True)
             if create:
-                key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-                write_secret(os.path.join(directory, keys[0]["file"]), key.private_bytes(
-                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+                pki.write_private_key(os.path.join(directory, keys[0]["file"]), pki.new_key())
             state = os.path.join(directory, STATE)
             with open(state + ".tmp", "w", encoding="utf-8") as handle:
                 json.dump({"keys": keys}, handle, indent=2)
