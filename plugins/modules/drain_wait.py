@@ -20,7 +20,7 @@ author: kt2ops
 EXAMPLES = r"""
 - name: Wait until the domain's queues on KT 1.3 are empty (runbook P.5)
   kt2ops.platform.drain_wait:
-    url: http://127.0.0.1:8090/_contract/domains/JZDELTA/depth
+    url: "{{ 'kt13_server' | kt2ops.platform.contract_url }}/domains/JZDELTA/depth"
     timeout: 600
     interval: 2
 """

@@ -13,7 +13,10 @@ description:
     change without changing it, so check mode with diff is truthful.
   - A refusal (4xx/5xx) fails the task with the service's own message.
 options:
-  url: {description: "Contract URL on the host (http://127.0.0.1:8080/_contract/health).", type: str, required: true}
+  url:
+    description: Contract URL on the host (filter kt2ops.platform.contract_url, then the operation).
+    type: str
+    required: true
   method: {description: HTTP method., type: str, default: GET, choices: [GET, PUT, POST, DELETE]}
   body: {description: JSON body of PUT and POST., type: raw}
   timeout: {description: Seconds to wait for the answer., type: int, default: 120}
@@ -23,7 +26,7 @@ author: kt2ops
 EXAMPLES = r"""
 - name: Close traffic for a domain
   kt2ops.platform.service_contract:
-    url: http://127.0.0.1:8080/_contract/domains/ggz-noorderlicht/traffic
+    url: "{{ 'fhir_server' | kt2ops.platform.contract_url }}/domains/ggz-noorderlicht/traffic"
     method: PUT
     body: {traffic: closed}
 """

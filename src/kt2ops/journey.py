@@ -25,6 +25,7 @@ from kt2ops.provisioned import record_passed, unchanged_since_passed
 from kt2ops.remote import Remote, RemoteError
 from kt2ops.runbook.context import RunbookError, load_domain
 from kt2ops.runbook.state import audit_log, domain_state
+from kt2ops.services import contract_url
 
 READ_INBOX = ("python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(urllib.request.Request("
               "sys.argv[1], method=\"POST\"), timeout=600).read().decode())' {url}")
@@ -71,7 +72,7 @@ def _read_inboxes(inventory: Path, domain: dict) -> None:
     name = next(h for h, v in hostvars.items() if (v.get("kt2_env") or {}).get("kind") == "kt13")
     kt13 = Remote.from_hostvars(name, hostvars[name])
     for app in domain["applications"]:
-        url = f"http://127.0.0.1:8070/_contract/apps/{domain['domain']['id']}/{app['id']}/inbox/read"
+        url = f"{contract_url('app_service')}/apps/{domain['domain']['id']}/{app['id']}/inbox/read"
         out.print(f"  {app['id']}: {kt13.run(READ_INBOX.format(url=url)).decode().strip()}")
 
 

@@ -13,6 +13,8 @@ from typing import Any
 import jwt
 from pyinfra.api import FactBase
 
+from kt2ops.services import contract_url
+
 TRANSFER_ROOT = "/srv/kt2ops/transfer"
 TRANSFER_USER = "kt2transfer"
 LIMIT_EXEMPTIONS = "/etc/nginx/kt2ops-limit-exempt.conf"  # kt2_nginx's, written by runbook step P.8L
@@ -171,7 +173,7 @@ class HostedDomains(FactBase):
 
     def command(self) -> str:
         return ("python3 -c 'import urllib.request as u; print(u.urlopen("
-                "\"http://127.0.0.1:8080/_contract/domains\", timeout=10).read().decode())' 2>/dev/null "
+                f"\"{contract_url('fhir_server')}/domains\", timeout=10).read().decode())' 2>/dev/null "
                 "|| echo null")
 
     def process(self, output: Iterable[str]) -> Any:
@@ -185,7 +187,7 @@ class TokenService(FactBase):
 
     def command(self) -> str:
         return ("python3 -c 'import urllib.request as u; print(u.urlopen("
-                "\"http://127.0.0.1:8085/_contract/evidence\", timeout=10).read().decode())' 2>/dev/null "
+                f"\"{contract_url('auth_service')}/evidence\", timeout=10).read().decode())' 2>/dev/null "
                 "|| echo null")
 
     def process(self, output: Iterable[str]) -> Any:

@@ -27,8 +27,9 @@ from kt2ops.migration.stage import Staging
 from kt2ops.migration.target import Target
 from kt2ops.migration.totals import SOURCE_TOTALS, Totals
 from kt2ops.remote import Remote
+from kt2ops.services import contract_url
 
-KT13_CONTRACT = "http://127.0.0.1:8090/_contract"
+KT13_CONTRACT = contract_url("kt13_server")
 EXPORT_ON_HOST = ("python3 -c 'import shutil, sys, urllib.request; "
                   "shutil.copyfileobj(urllib.request.urlopen(sys.argv[1], timeout=600), sys.stdout.buffer)' {url}")
 
