@@ -7,34 +7,25 @@ kt2ops.platform.service_port, service_url and contract_url; Python through this 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kt2ops.errors import Kt2OpsError
 
 LOOPBACK = "127.0.0.1"
 
-
-@dataclass(frozen=True)
-class Service:
-    port: int
-    what: str
-
-
-SERVICES = {
-    "fhir_server": Service(8080, "the KT 2.0 FHIR server (HAPI FHIR JPA), role kt2_fhir_server"),
-    "auth_service": Service(8085, "the KT 2.0 authentication service, role kt2_auth_service"),
-    "app_service": Service(8070, "the lab's applications, role kt2_app_service"),
-    "kt13_server": Service(8090, "the KT 1.3 server, role kt13_server"),
-    # Not on loopback: nginx's https endpoint where KT 2.0 delivers the applications' notifications.
-    "app_endpoint": Service(8443, "the applications' own https endpoint, role kt2_nginx"),
+PORTS = {
+    "fhir_server": 8080,  # the KT 2.0 FHIR server (HAPI FHIR JPA), role kt2_fhir_server
+    "auth_service": 8085,  # the KT 2.0 authentication service, role kt2_auth_service
+    "app_service": 8070,  # the lab's applications, role kt2_app_service
+    "kt13_server": 8090,  # the KT 1.3 server, role kt13_server
+    # Not on loopback: nginx's https endpoint where KT 2.0 delivers the applications' notifications (kt2_nginx).
+    "app_endpoint": 8443,
 }
 
 
 def service_port(name: str) -> int:
     try:
-        return SERVICES[name].port
+        return PORTS[name]
     except KeyError:
-        raise Kt2OpsError(f"unknown service {name!r} (known: {', '.join(SERVICES)})") from None
+        raise Kt2OpsError(f"unknown service {name!r} (known: {', '.join(PORTS)})") from None
 
 
 def service_url(name: str) -> str:
