@@ -10,7 +10,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from kt2ref.auth_service.app import MIRROR_TIMEOUT, AuthService
+from kt2ref.auth_service.app import MIRROR_ATTEMPTS, MIRROR_TIMEOUT, AuthService
 from kt2ref.auth_service.assertions import (
     JWKS_ALGORITHMS,
     PEM_ALGORITHMS,
@@ -143,3 +143,29 @@ def test_a_fhir_server_that_does_not_answer_is_named_with_the_domain():
         asyncio.run(service._mirror("ggz-noorderlicht", "PUT", []))
     assert (refused.value.status, str(refused.value)) == (
         504, f"the FHIR server did not answer the change of domain ggz-noorderlicht within {MIRROR_TIMEOUT} s")
+
+
+def test_a_domain_change_the_fhir_server_fails_once_is_tried_again(monkeypatch):
+    """HAPI's 500 on a domain's first Devices (HAPI-2223) passes on a second try; a 4xx refusal is not retried,
+    and a failure that stays is named with the domain and the server's answer."""
+    answers = {"ggz-noorderlicht": [500, 200], "jeugdzorg-delta": [409], "ggz-groot-rivierenland": [500] * 5}
+    asked = []
+
+    def fhir(request):
+        domain = request.url.path.rsplit("/", 1)[-1]
+        asked.append(domain)
+        status = answers[domain].pop(0)
+        return httpx.Response(status, json={"changed": True} if status == 200 else {"error": f"HAPI {status}"})
+
+    monkeypatch.setattr("kt2ref.auth_service.app.MIRROR_RETRY_PAUSE", 0)
+    service = AuthService.__new__(AuthService)
+    service.fhir_contract = "http://127.0.0.1:8080/_contract"
+    service.http = httpx.AsyncClient(transport=httpx.MockTransport(fhir))
+    assert asyncio.run(service._mirror("ggz-noorderlicht", "PUT", [])) == {"changed": True}
+    with pytest.raises(BadRequest) as refused:
+        asyncio.run(service._mirror("jeugdzorg-delta", "PUT", []))
+    assert refused.value.status == 502 and "jeugdzorg-delta" in str(refused.value) and "HAPI 409" in str(refused.value)
+    with pytest.raises(BadRequest) as failed:
+        asyncio.run(service._mirror("ggz-groot-rivierenland", "PUT", []))
+    assert failed.value.status == 502 and "HAPI 500" in str(failed.value)
+    assert asked == ["ggz-noorderlicht"] * 2 + ["jeugdzorg-delta"] + ["ggz-groot-rivierenland"] * MIRROR_ATTEMPTS

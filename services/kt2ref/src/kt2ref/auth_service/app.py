@@ -2,6 +2,7 @@
 token endpoint with JWKS, introspection and smart-configuration under /api/v1/<domain>/oauth2, and the domain
 admin on /_contract (loopback only), which keeps the FHIR server's Devices in step."""
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -45,6 +46,11 @@ REMOVAL_TIMEOUT = 900  # seconds; the domain role's contract call waits as long 
 # A freshly started FHIR server, its JVM still cold and three others starting beside it, has taken more than
 # 10 s for a first domain's Devices; below the contract call's 120 s so the operator reads this message.
 MIRROR_TIMEOUT = 100
+# Just after the FHIR server started, a domain's first Devices can collide with HAPI's own processing of their
+# subscription messages (HAPI-2223, a stale hfj_resource_modified row: a 500, in CI and in the lab). The
+# change is idempotent; a second try after a pause goes through.
+MIRROR_ATTEMPTS = 3
+MIRROR_RETRY_PAUSE = 2.0
 
 
 class AuthService:
@@ -188,11 +194,15 @@ class AuthService:
         url = f"{self.fhir_contract}/domains/{domain}" + ("?dry_run=true" if check else "")
         # Removing a domain deletes and expunges all its resources: minutes for a migrated production domain.
         timeout = REMOVAL_TIMEOUT if method == "DELETE" else MIRROR_TIMEOUT
-        try:
-            response = await self.http.request(method, url, json=body, timeout=timeout)
-        except httpx.TimeoutException:
-            raise BadRequest(f"the FHIR server did not answer the change of domain {domain} within {timeout} s",
-                             504) from None
+        for attempt in range(MIRROR_ATTEMPTS):
+            try:
+                response = await self.http.request(method, url, json=body, timeout=timeout)
+            except httpx.TimeoutException:
+                raise BadRequest(f"the FHIR server did not answer the change of domain {domain} within {timeout} s",
+                                 504) from None
+            if response.status_code < 500 or attempt + 1 == MIRROR_ATTEMPTS:
+                break
+            await asyncio.sleep(MIRROR_RETRY_PAUSE)
         if response.status_code >= 400:
             raise BadRequest(f"the FHIR server refused the change of domain {domain}: {response.text}", 502)
         return response.json()
