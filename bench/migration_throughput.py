@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from fhir_throughput import raw_copy  # noqa: E402
 from kt2ref.kt13.generator import creates, generate  # noqa: E402
 
+from kt2ops.layout import layout  # noqa: E402
 from kt2ops.migration.client import FhirClient, FhirError  # noqa: E402
 from kt2ops.migration.mapping import Unresolved, kt13_reference, migration_system, to_fhir  # noqa: E402
 from kt2ops.migration.migrate import BATCH_SIZE, DOMAIN_SYSTEM, Checkpoint, bundle_size  # noqa: E402
@@ -66,6 +67,7 @@ from kt2ops.migration.rollback import delete_matching, remove_migrated  # noqa: 
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging  # noqa: E402
 from kt2ops.migration.target import Target, target_in  # noqa: E402
 from kt2ops.runbook.context import load_domain  # noqa: E402
+from kt2ops.services import service_port  # noqa: E402
 from plugins.filter.domains import contract_domain  # noqa: E402
 from tests.integration.conftest import contract, gateway  # noqa: E402
 
@@ -73,7 +75,7 @@ DOMAIN = "ggz-noorderlicht"
 LAB = ROOT / "inventories" / "lab"
 MESSAGES_PER_CLIENT = 5.17  # the generator's average, measured on its output
 BENCH_SYSTEM = "urn:kt2ops:bench"
-EXEMPTIONS = "/etc/nginx/kt2ops-limit-exempt.conf"  # kt2_nginx's
+EXEMPTIONS = layout("kt2_nginx_limit_exempt_file")  # kt2_nginx's
 DOMAIN_SIZE = 400_000  # messages of a large domain, for the duration at each rate
 
 
@@ -109,7 +111,7 @@ class TriggersOff:
 
     def _switch(self, enabled: bool) -> None:
         for path in self.switches:
-            status, answer = contract(self.host, 8070, path, "PUT", {"enabled": enabled})
+            status, answer = contract(self.host, service_port("app_service"), path, "PUT", {"enabled": enabled})
             if status != 200:
                 raise RuntimeError(f"{path}: {status} {answer}")
 

@@ -25,11 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from kt2ops.inventory.model import load_inventory  # noqa: E402
+from kt2ops.layout import layout  # noqa: E402
 from kt2ops.remote import Remote  # noqa: E402
 from kt2ops.security import sftp  # noqa: E402
 from kt2ops.ssh_agent import identity_args  # noqa: E402
 
-AREA = "/srv/kt2ops/transfer/incoming"
+AREA = f"{layout('kt2_transfer_root')}/incoming"
 
 
 def main() -> None:

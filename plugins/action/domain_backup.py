@@ -5,6 +5,8 @@ from pathlib import Path
 
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
+from kt2ops.layout import setting
+from kt2ops.migration.target import environment_host
 from kt2ops.remote import Remote
 from kt2ops.runbook.backup import backup, latest, parts_for, still_current
 
@@ -16,11 +18,12 @@ class ActionModule(Kt2Action):
     def act(self, args, task_vars, result):
         hostvars = task_vars["hostvars"]
 
-        def remote(name):
-            return Remote.from_hostvars(name, hostvars[name]) if name else None
-
-        parts = parts_for(args["domain"], args["kt13_domain"], remote(args["kt13_host"]), args["kt13_database"],
-                          remote(args["target_host"]), args["target_database"])
+        kt13_host, target = args["kt13_host"], args["target"]
+        target_host = environment_host(task_vars["groups"], target) if target else None
+        parts = parts_for(args["domain"], args["kt13_domain"], Remote.from_hostvars(kt13_host, hostvars[kt13_host]),
+                          setting(hostvars[kt13_host], "kt13_server_database"),
+                          Remote.from_hostvars(target_host, hostvars[target_host]) if target_host else None,
+                          setting(hostvars[target_host], "kt2_fhir_server_database", target) if target_host else None)
         dest, keys = Path(args["dest"]), Path(args["key_dir"])
         if self._task.check_mode:
             same = still_current(latest(dest, args["domain"], args["step"]), parts)

@@ -22,8 +22,7 @@ class ActionModule(Kt2Action):
         what = self.what(args)
         doc = load_domain(inventory, args["domain"])
         display = Display().display
-        target = runbook_target(hostvars[args["target_host"]], args["target"], Path(args["pki_dir"]), inventory,
-                                args["domain"], display)
+        target = runbook_target(task_vars, args["target"], args["domain"], display)
         if self._task.check_mode:
             return {**result, "changed": True, "msg": f"{what} would run (nothing fetched in check mode)"}
         work = workdir(inventory, args["domain"], args["target"])

@@ -6,7 +6,7 @@ from pathlib import Path
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
 from kt2ops.migration.quality_gate import applications_reach
-from kt2ops.migration.target import target_of
+from kt2ops.migration.target import target_from_vars
 from kt2ops.runbook.context import load_domain
 
 
@@ -15,7 +15,7 @@ class ActionModule(Kt2Action):
 
     def act(self, args, task_vars, result):
         doc = load_domain(Path(task_vars["inventory_dir"]), args["domain"])
-        target = target_of(task_vars["hostvars"][args["environment_host"]], args["environment"], Path(args["pki_dir"]))
+        target = target_from_vars(task_vars, args["environment"])
         checks = applications_reach(target, doc)
         result.update(changed=False, checks=[c.line() for c in checks])
         unmet = [c.line() for c in checks if not c.met]

@@ -6,6 +6,7 @@ from pathlib import Path
 from ansible.errors import AnsibleActionFail
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
+from kt2ops.layout import setting
 from kt2ops.remote import Remote
 from kt2ops.runbook.backup import BackupError, latest, parts_for, restore_kt13, running_again, still_current
 from kt2ops.secrets import age_identity
@@ -17,14 +18,15 @@ class ActionModule(Kt2Action):
 
     def act(self, args, task_vars, result):
         what = self.what(args)
-        remote = Remote.from_hostvars(args["kt13_host"], task_vars["hostvars"][args["kt13_host"]])
-        parts = [p for p in parts_for(args["domain"], args["kt13_domain"], remote, args["kt13_database"], None, None)
-                 if p.database]
+        hostvars = task_vars["hostvars"][args["kt13_host"]]
+        remote = Remote.from_hostvars(args["kt13_host"], hostvars)
+        database = setting(hostvars, "kt13_server_database")
+        parts = [p for p in parts_for(args["domain"], args["kt13_domain"], remote, database, None, None) if p.database]
         manifest = latest(Path(args["backups"]), args["domain"], "P.2")
         if manifest is None:
             raise AnsibleActionFail(f"{what}: there is no P.2 backup of {args['domain']}")
         kt13_manifest = {**manifest, "parts": [p for p in manifest["parts"] if p["name"].startswith("kt13-")]}
-        if running_again(remote, args["kt13_database"], args["kt13_domain"]):
+        if running_again(remote, database, args["kt13_domain"]):
             return {**result, "changed": False,
                     "msg": f"{what}: KT 1.3 runs the domain again (open or unfrozen), so its data is its own "
                            "now; not compared with the backup"}

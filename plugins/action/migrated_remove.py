@@ -8,7 +8,7 @@ from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import 
 
 from kt2ops.migration.content import SOURCE_FACTS
 from kt2ops.migration.rollback import remove_migrated
-from kt2ops.migration.target import migration_dir, target_of
+from kt2ops.migration.target import migration_dir, target_from_vars
 from kt2ops.migration.totals import target_counts
 
 
@@ -18,7 +18,7 @@ class ActionModule(Kt2Action):
 
     def act(self, args, task_vars, result):
         what = self.what(args)
-        target = target_of(task_vars["hostvars"][args["environment_host"]], args["environment"], Path(args["pki_dir"]))
+        target = target_from_vars(task_vars, args["environment"])
         work = migration_dir(Path(task_vars["inventory_dir"]), args["domain"], args["environment"])
         # What the control machine kept of the migration: the checkpoint (server ids; with its write-ahead log
         # after a killed run) and Q.2's source facts (the clients' names and birth dates): both go with it.

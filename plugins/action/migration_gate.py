@@ -25,8 +25,7 @@ class ActionModule(Kt2Action):
         if not (work / "source-totals.json").exists():
             raise RunbookError(f"{work}/source-totals.json is missing: P.8 has not finished for this target")
         # Exempt (P.8L), the capacity load is not limited to one address's share.
-        target = runbook_target(task_vars["hostvars"][args["target_host"]], args["target"], Path(args["pki_dir"]),
-                                inventory, args["domain"], Display().display)
+        target = runbook_target(task_vars, args["target"], args["domain"], Display().display)
         client = target.client(args["domain"])
         try:
             checks = quality_checks(work, doc, client, args["load_seconds"], args["p95_limit_ms"],

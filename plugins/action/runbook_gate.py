@@ -28,7 +28,7 @@ class ActionModule(Kt2Action):
                            datetime.now(UTC), args["emergency_reason"])
         doc = ctx.domain
         result.update(
-            changed=False, target=verdict.target, notes=verdict.notes,
+            changed=False, step=verdict.step, target=verdict.target, trial=ctx.trial, notes=verdict.notes,
             checklist=[f"{'met  ' if c.met else 'UNMET'} O.{c.id} {c.text}: {c.reason}" for c in verdict.checklist],
             domain={"id": ctx.domain_id, "kt13": doc["kt13"]["domain"],
                     "applications": [a["id"] for a in doc["applications"]],

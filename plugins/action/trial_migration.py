@@ -6,7 +6,7 @@ from pathlib import Path
 from ansible.utils.display import Display
 from ansible_collections.kt2ops.platform.plugins.plugin_utils.kt2_action import Kt2Action
 
-from kt2ops.migration.target import target_of, workdir
+from kt2ops.migration.target import environment_host, target_from_vars, workdir
 from kt2ops.migration.trial import deliver, make_package, run_trial
 from kt2ops.remote import Remote
 from kt2ops.runbook.context import load_domain
@@ -25,14 +25,15 @@ class ActionModule(Kt2Action):
         if args["phase"] == "deliver":
             made = make_package(Remote.from_hostvars(args["kt13_host"], hostvars[args["kt13_host"]]), doc,
                                 Path(args["rules"]), inventory / ".runbook")
-            deliver(Remote.from_hostvars(args["environment_host"], hostvars[args["environment_host"]]),
+            host = environment_host(task_vars["groups"], args["environment"])
+            deliver(Remote.from_hostvars(host, hostvars[host]),
                     [Path(made["package"]), Path(made["manifest"])], report=Display().display)
             removed = {r["id"]: [r["messages_removed"], r["fields_removed"]] for r in made["cleaning"]}
             return {**result, "changed": made["sealed"], "delivery": made,
                     "msg": f"{what}: cleaned (rule: [messages, fields] removed) {removed}, "
                            f"{'sealed' if made['sealed'] else 'unchanged since the last seal'}, delivered",
                     "kt2_artefacts": {"package": Path(made["package"]).name, "cleaning": removed}}
-        target = target_of(hostvars[args["environment_host"]], args["environment"], Path(args["pki_dir"]))
+        target = target_from_vars(task_vars, args["environment"])
         expected = sum(doc["migration"].get("expected_counts", {}).values()) or None
         report = run_trial(doc, inventory / ".runbook", workdir(inventory, args["domain"], args["environment"]),
                            target, expected, args["batch_size"], production_limit(doc, task_vars))

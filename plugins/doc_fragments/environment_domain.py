@@ -6,8 +6,10 @@ class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   domain: {description: KT 2.0 domain id., type: str, required: true}
-  environment: {description: Environment id., type: str, required: true}
-  environment_host: {description: Inventory host of the environment., type: str, required: true}
-  pki_dir: {description: "The control machine's PKI directory (CA and application keys per environment).", type: path,
-            required: true}
+  environment:
+    description:
+      - Environment id. Reached on the first host of its inventory group, with the keys in the inventory's PKI
+        (kt2_pki_dir).
+    type: str
+    required: true
 """

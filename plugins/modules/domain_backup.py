@@ -18,9 +18,11 @@ options:
   kt13_domain: {description: The domain's KT 1.3 name., type: str, required: true}
   step: {description: Runbook step making the backup (L.2 or P.2)., type: str, required: true}
   kt13_host: {description: Inventory host of the KT 1.3 server., type: str, required: true}
-  kt13_database: {description: The KT 1.3 server's database., type: str, default: kt13}
-  target_host: {description: Inventory host of the target KT 2.0 environment., type: str}
-  target_database: {description: The target's resource database., type: str}
+  target:
+    description:
+      - The target KT 2.0 environment id, its data backed up too. The databases are the hosts'
+        (kt13_server_database, kt2_fhir_server_database; defaults in kt2ops.layout).
+    type: str
   dest: {description: Directory of the backups on the control machine., type: path, required: true}
   key_dir: {description: "Directory of the backups' keys, apart from the backups.", type: path, required: true}
 author: kt2ops
@@ -33,8 +35,7 @@ EXAMPLES = r"""
     kt13_domain: JZDELTA
     step: P.2
     kt13_host: kt13.lab
-    target_host: prd2.lab
-    target_database: kt2_prd2
+    target: prd2
     dest: "{{ inventory_dir }}/.runbook/backups"
     key_dir: "{{ inventory_dir }}/.runbook/keys"
   run_once: true

@@ -24,8 +24,6 @@ options:
   domain: {description: KT 2.0 domain id., type: str, required: true}
   kt13_host: {description: Inventory host of the KT 1.3 server., type: str, required: true}
   target: {description: Target environment id., type: str, required: true}
-  target_host: {description: Inventory host of the target environment., type: str, required: true}
-  pki_dir: {description: The control machine's PKI directory (CA and keys per environment)., type: path, required: true}
   batch_size:
     description:
       - Resources per transaction Bundle; by default 50, or under the target's ingress limit (C(kt2_env.ingress_limit))
@@ -44,8 +42,6 @@ EXAMPLES = r"""
     domain: jeugdzorg-delta
     kt13_host: kt13.lab
     target: prd2
-    target_host: prd2.lab
-    pki_dir: "{{ inventory_dir }}/.pki"
     batch_size: 140
     concurrency: 4
   run_once: true

@@ -18,8 +18,6 @@ EXAMPLES = r"""
   kt2ops.platform.domain_reach:
     domain: jeugdzorg-delta
     environment: prd2
-    environment_host: prd2.lab
-    pki_dir: "{{ inventory_dir }}/.pki"
   run_once: true
   delegate_to: localhost
 """

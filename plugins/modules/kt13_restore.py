@@ -16,7 +16,6 @@ options:
   domain: {description: KT 2.0 domain id., type: str, required: true}
   kt13_domain: {description: The domain's KT 1.3 name., type: str, required: true}
   kt13_host: {description: Inventory host of the KT 1.3 server., type: str, required: true}
-  kt13_database: {description: The KT 1.3 server's database., type: str, default: kt13}
   backups: {description: Directory of the backups on the control machine., type: path, required: true}
 author: kt2ops
 """

@@ -22,8 +22,6 @@ EXAMPLES = r"""
   kt2ops.platform.migrated_remove:
     domain: jeugdzorg-delta
     environment: prd2
-    environment_host: prd2.lab
-    pki_dir: "{{ inventory_dir }}/.pki"
   run_once: true
   delegate_to: localhost
 """

@@ -16,8 +16,6 @@ extends_documentation_fragment: [kt2ops.platform.controller_action]
 options:
   domain: {description: KT 2.0 domain id., type: str, required: true}
   target: {description: Target environment id., type: str, required: true}
-  target_host: {description: Inventory host of the target environment., type: str, required: true}
-  pki_dir: {description: The control machine's PKI directory., type: path, required: true}
   load_seconds: {description: Duration of the capacity check's load., type: float, default: 10}
   p95_limit_ms: {description: Highest acceptable p95 latency under the peak load., type: float, default: 500}
   load_attempts:
@@ -33,8 +31,6 @@ EXAMPLES = r"""
   kt2ops.platform.migration_gate:
     domain: jeugdzorg-delta
     target: prd2
-    target_host: prd2.lab
-    pki_dir: "{{ inventory_dir }}/.pki"
     load_seconds: 10
     p95_limit_ms: 500
     load_attempts: 2

@@ -11,6 +11,8 @@ description:
     when the O checklist (checks 1-10) is not met, or when the step disrupts a production environment
     outside its maintenance window (C(kt2_maintenance)) and no emergency reason is given.
   - Changes nothing; runs in check mode too. Returns the domain's facts the step's tasks need.
+  - Runbook steps run it through C(playbooks/runbook/gate.yml), which publishes the target and trial
+    environments it decides as the groups C(runbook_target) and C(runbook_trial) for the step's plays.
 extends_documentation_fragment: [kt2ops.platform.controller_action]
 options:
   step: {description: "Runbook step id (L.1, O, P.3, ...).", type: str, required: true}
@@ -43,11 +45,21 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+step:
+  description: The step's id as the runbook names it.
+  returned: always
+  type: str
+  sample: P.3
 target:
   description: The KT 2.0 environment the step acts on.
   returned: always
   type: str
   sample: prd2
+trial:
+  description: The domain's trial-migration environment (data class production_copy), if it has one.
+  returned: always
+  type: str
+  sample: mgr2
 notes:
   description: Why the step may run (window, emergency reason).
   returned: always

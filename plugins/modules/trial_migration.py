@@ -21,9 +21,7 @@ options:
   phase: {description: deliver or migrate., type: str, required: true, choices: [deliver, migrate]}
   kt13_host: {description: Inventory host of the KT 1.3 server., type: str}
   environment: {description: Trial environment id., type: str, required: true}
-  environment_host: {description: Its inventory host., type: str, required: true}
   rules: {description: Cleaning rules file (deliver)., type: path}
-  pki_dir: {description: The control machine's PKI directory (migrate)., type: path}
   batch_size:
     description:
       - Resources per transaction Bundle; by default 50, or under the target's ingress limit (C(kt2_env.ingress_limit))
@@ -39,7 +37,6 @@ EXAMPLES = r"""
     phase: deliver
     kt13_host: kt13.lab
     environment: mgr2
-    environment_host: mgr2.lab
     rules: "{{ inventory_dir }}/cleaning/trial.yml"
   run_once: true
   delegate_to: localhost
@@ -49,8 +46,6 @@ EXAMPLES = r"""
     domain: jeugdzorg-delta
     phase: migrate
     environment: mgr2
-    environment_host: mgr2.lab
-    pki_dir: "{{ inventory_dir }}/.pki"
   run_once: true
   delegate_to: localhost
 """

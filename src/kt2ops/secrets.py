@@ -25,6 +25,7 @@ from ansible.parsing.vault import VaultLib, get_file_vault_secret, is_encrypted
 from pyrage import IdentityError, x25519
 
 from kt2ops.errors import Kt2OpsError
+from kt2ops.layout import layout
 
 # The lab's own vault password: outside every inventory, made by `kt2 lab up` (or `kt2 vault init`).
 LAB_PASSWORD_FILE = Path("~/.config/kt2ops/vault-password").expanduser()
@@ -38,7 +39,7 @@ SECRET_SUFFIXES = (".password",)
 SCAN_SKIP_SUFFIXES = (".age",)
 SCAN_MAX_BYTES = 8 << 20
 # Where kt2ops keeps secrets, relative to an inventory directory.
-SECRET_DIRS = (".pki", ".runbook/keys", ".lab")
+SECRET_DIRS = (layout("kt2_pki_dir"), ".runbook/keys", ".lab")
 
 
 class SecretError(Kt2OpsError, RuntimeError):

@@ -26,6 +26,7 @@ from kt2ops.comply.tls import probe_http, scan_tls
 from kt2ops.errors import Kt2OpsError
 from kt2ops.inventory.check import check_inventory
 from kt2ops.inventory.model import Inventory, load_inventory
+from kt2ops.layout import layout
 from kt2ops.remote import ssh_key_file
 from kt2ops.runbook.backup import verify_files
 from kt2ops.runbook.catalogue import catalogue
@@ -33,7 +34,7 @@ from kt2ops.runbook.state import audit_log, domain_state, runbook_dir
 from kt2ops.secrets import paramiko_key, plain_secrets
 
 EVIDENCE_SCHEMA = "kt2ops-evidence/1"
-PKI_DIR = ".pki"
+PKI_DIR = layout("kt2_pki_dir")
 ENV_FIELDS = ("id", "kind", "appendix_a", "data_class", "temporary", "service_hostname", "network")
 
 

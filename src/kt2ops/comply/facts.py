@@ -13,11 +13,12 @@ from typing import Any
 import jwt
 from pyinfra.api import FactBase
 
+from kt2ops.layout import layout
 from kt2ops.services import contract_url
 
-TRANSFER_ROOT = "/srv/kt2ops/transfer"
+TRANSFER_ROOT = layout("kt2_transfer_root")
 TRANSFER_USER = "kt2transfer"
-LIMIT_EXEMPTIONS = "/etc/nginx/kt2ops-limit-exempt.conf"  # kt2_nginx's, written by runbook step P.8L
+LIMIT_EXEMPTIONS = layout("kt2_nginx_limit_exempt_file")  # kt2_nginx's, written by runbook step P.8L
 RISKY_PACKAGES = ("vsftpd", "proftpd-basic", "pure-ftpd", "tnftp", "ftpd", "telnetd", "inetutils-telnetd",
                   "tftpd-hpa", "rsh-server")
 

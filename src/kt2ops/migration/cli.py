@@ -83,7 +83,7 @@ def publish_command(export: Path, inventory: Path, domain_id: str, environment: 
         raise click.UsageError(f"--environment {environment}: {domain_id} is not on it "
                                f"({', '.join(doc['domain']['environments'])})")
     say = lambda line: out.print(line, markup=False, highlight=False)  # noqa: E731
-    target = target_of(parsed.hostvars[hosts[0]], environment, inventory / ".pki", say)
+    target = target_of(parsed.hostvars[hosts[0]], environment, inventory, say)
     work = workdir(inventory, domain_id, environment)
     copy = work / "export.jsonl"  # migrate() removes its copy of the personal data when it is done
     shutil.copyfile(export, copy)

@@ -6,12 +6,14 @@ in: `<inventory>/.runbook/migration/<domain>/<environment>/`."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from kt2ops.errors import Kt2OpsError
 from kt2ops.inventory.model import load_inventory
+from kt2ops.layout import pki_dir
 from kt2ops.migration.client import FhirClient, Pacer
 from kt2ops.runbook.state import audit_log, domain_state
 from kt2ops.secrets import read_secret
@@ -54,28 +56,46 @@ class Target:
                           connect_host=self.connect_host, on_retry=self.report, pacer=self.pacer)
 
 
-def target_of(hostvars: dict[str, Any], environment: str, pki_dir: Path,
+def target_of(hostvars: Mapping[str, Any], environment: str, inventory: Path,
               report: Callable[[str], None] | None = None) -> Target:
     """The target as an inventory host describes it (kt2_env: service_hostname, transaction_rules,
-    ingress_limit; ansible_host)."""
+    ingress_limit; ansible_host), its keys in the inventory's PKI."""
     facts = hostvars["kt2_env"]
     limit = facts["ingress_limit"]
     return Target(environment, f"https://{facts['service_hostname']}", hostvars.get("ansible_host"),
-                  pki_dir / environment, facts["transaction_rules"], limit["rate"] if limit else None, report)
+                  pki_dir(inventory, hostvars) / environment, facts["transaction_rules"],
+                  limit["rate"] if limit else None, report)
 
 
-def runbook_target(hostvars: dict[str, Any], environment: str, pki_dir: Path, inventory: Path, domain: str,
+def environment_host(groups: Mapping[str, list[str]], environment: str) -> str:
+    """The inventory host an environment's services are reached on: the first of its group."""
+    hosts = groups.get(environment)
+    if not hosts:
+        raise Kt2OpsError(f"the inventory has no host in the group of the environment {environment!r}")
+    return hosts[0]
+
+
+def target_from_vars(task_vars: Mapping[str, Any], environment: str,
+                     report: Callable[[str], None] | None = None) -> Target:
+    """The target as a task sees it (its groups, hostvars and inventory_dir)."""
+    host = environment_host(task_vars["groups"], environment)
+    return target_of(task_vars["hostvars"][host], environment, Path(task_vars["inventory_dir"]), report)
+
+
+def runbook_target(task_vars: Mapping[str, Any], environment: str, domain: str,
                    report: Callable[[str], None] | None = None) -> Target:
     """The target as a runbook step of `domain` reaches it: unpaced while the runbook holds the ingress limit's
     exemption (P.8L) open for this machine, as the audit trail says."""
-    target = target_of(hostvars, environment, pki_dir, report)
+    target = target_from_vars(task_vars, environment, report)
+    inventory = Path(task_vars["inventory_dir"])
     return target.exempt() if domain_state(audit_log(inventory), domain).exempt_from_limit() else target
 
 
 def target_in(inventory: Path, environment: str, report: Callable[[str], None] | None = None) -> Target:
-    """The target of an environment of an inventory, its keys in the inventory's PKI."""
+    """The target of an environment of an inventory."""
     parsed = load_inventory(inventory)
-    return target_of(parsed.hostvars[parsed.group_hosts(environment)[0]], environment, inventory / ".pki", report)
+    host = environment_host({environment: parsed.group_hosts(environment)}, environment)
+    return target_of(parsed.hostvars[host], environment, inventory, report)
 
 
 def migration_dir(inventory: Path, domain: str, environment: str) -> Path:

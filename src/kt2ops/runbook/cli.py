@@ -16,6 +16,7 @@ from kt2ops.cli_options import inventory_option
 from kt2ops.console import out, progress
 from kt2ops.ee import run_in_ee
 from kt2ops.inventory.model import load_inventory
+from kt2ops.layout import setting
 from kt2ops.paths import PROJECT_ROOT, ansible_env
 from kt2ops.remote import Remote, RemoteError
 from kt2ops.runbook.backup import BackupError, parts_for, restore_test
@@ -248,9 +249,9 @@ def restore_test_command(inventory: Path, domain_id: str, target: str | None, ba
     kt13_host, target_host = inv.group_hosts("kt13")[0], inv.group_hosts(ctx.target)[0]
     parts = parts_for(domain_id, ctx.domain["kt13"]["domain"],
                       Remote.from_hostvars(kt13_host, inv.hostvars[kt13_host]),
-                      inv.hostvars[kt13_host].get("kt13_server_database", "kt13"),
+                      setting(inv.hostvars[kt13_host], "kt13_server_database"),
                       Remote.from_hostvars(target_host, inv.hostvars[target_host]),
-                      inv.hostvars[target_host].get("kt2_fhir_server_database", f"kt2_{ctx.target}"))
+                      setting(inv.hostvars[target_host], "kt2_fhir_server_database", ctx.target))
     try:
         result = restore_test(chosen, parts, age_identity(manifest["key_file"]))
     except (OSError, BackupError, RemoteError, SecretError) as exc:

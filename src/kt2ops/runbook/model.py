@@ -31,6 +31,12 @@ class RunbookContext:
     def domain_id(self) -> str:
         return self.domain["domain"]["id"]
 
+    @property
+    def trial(self) -> str | None:
+        """The domain's trial-migration environment: the one holding a copy of production (appendix A)."""
+        return next((e for e in self.domain["domain"]["environments"]
+                     if self.environments.get(e, {}).get("data_class") == "production_copy"), None)
+
     def calendar(self, env_id: str) -> MaintenanceCalendar | None:
         if env_id not in self._calendars:
             spec = self.maintenance.get(env_id)
