@@ -15,6 +15,13 @@ options:
   _terms:
     description: The inventory directory.
     required: true
+  removed_from_kt13:
+    description:
+      - Domain ids that are off KT 1.3 already though the audit trail does not say so yet, because the run
+        of S.5 that removed them is still going (it applies what provisioning now declares).
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -42,6 +49,8 @@ from kt2ops.runbook.state import audit_log, domain_state
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        removed = set(self.get_option("removed_from_kt13"))
         documents = []
         for term in terms:
             report = check_inventory(Path(term))
@@ -50,7 +59,7 @@ class LookupModule(LookupBase):
                                    + "\n".join(str(finding) for finding in report.errors))
             log = audit_log(Path(term))
             for doc in report.documents:
-                if domain_state(log, doc["domain"]["id"]).done("S.5"):
+                if doc["domain"]["id"] in removed or domain_state(log, doc["domain"]["id"]).done("S.5"):
                     doc["kt13"] = {**doc["kt13"], "state": "absent"}
                 documents.append(doc)
         return documents

@@ -143,5 +143,4 @@ def journey(inventory: Path, domain_id: str, approve_as: str | None, emergency_r
               f"  migration, Q gate  {work / 'migration' / domain_id}/<target>/ (validation, errors, migration, "
               "q-gate)\n"
               f"  backups, archive   {work / 'backups' / domain_id}, {work / 'archives' / domain_id}\n"
-              f"  compliance         {work / 'comply' / domain_id}\n"
-              f"  domain file        mark kt13.state: absent in {inventory}/domains/{domain_id}.yml (S.5 removed it)")
+              f"  compliance         {work / 'comply' / domain_id}")

@@ -59,6 +59,22 @@ def outcome(proc, tail: int = 2000) -> str:
     return "\n".join([*failures, "...", proc.stdout[-tail:], proc.stderr[-1000:]])
 
 
+def changed_tasks(proc) -> str:
+    """Each task a playbook run changed, with the host: what a run that should change nothing shows."""
+    changed, task = [], ""
+    for line in proc.stdout.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            task = line
+        elif line.startswith("changed:"):
+            changed.append(f"{task} {line[:300]}")
+    return "\n".join(changed) or proc.stdout[-2000:]
+
+
+def nothing_changed(proc) -> bool:
+    """Whether the playbook run succeeded and changed nothing on any host."""
+    return proc.returncode == 0 and all(counts["changed"] == 0 for counts in recap(proc.stdout).values())
+
+
 def recap(output: str) -> dict[str, dict[str, int]]:
     """PLAY RECAP counts per host."""
     counts = {}

@@ -27,14 +27,17 @@ from kt2ops.secrets import age_identity, inventory_secret_dirs, plain_secrets, r
 from tests.conftest import run
 from tests.integration.conftest import (
     Kt13App,
+    changed_tasks,
     contract,
     copy_lab_inventory,
     eventually,
     expected_in_scope,
     host_of,
     kt13_sql,
+    nothing_changed,
     notifications,
     ok,
+    outcome,
     playbook,
 )
 
@@ -228,6 +231,10 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
         finished = ok(journey(inventory))
         assert "S.4: done already" in finished.stdout and f"{DOMAIN} is on KT 2.0" in finished.stdout
         assert "site: passed at" in finished.stdout and "== playbook" not in finished.stdout  # nothing changed
+        # Declared state and runbook state agree: provisioning what the journey left declares nothing to change
+        # (KT 1.3 without the domain, prd2 open, mgr2 clean) on any host.
+        check = playbook("-i", str(inventory), "playbooks/provision.yml", "--check", "--diff")
+        assert nothing_changed(check), outcome(check) if check.returncode else changed_tasks(check)
         # S.5: KT 1.3 no longer knows the domain.
         assert contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/depth")[0] == 404
         assert kt13_app.post("Patient/late")[1].status_code == 404
