@@ -82,9 +82,11 @@ def _care_plan(resource: dict[str, Any]) -> list[str]:
             problems.append(f"activity[{i}].status: {activity.get('status')!r} is not a KT 1.3 activity status")
         if "period" in activity and not _period(activity["period"]):
             problems.append(f"activity[{i}].period: needs a start date and, when given, an end date after it")
-        if "performer" in activity and not reference_id(activity["performer"], "Patient") \
-                and not reference_id(activity["performer"], "Practitioner"):
-            problems.append(f"activity[{i}].performer: not a Patient or Practitioner reference")
+        # KT 1.3 (DSTU1) lets a patient, a practitioner or a related person perform an activity; KT2Task's owner
+        # takes all three.
+        if "performer" in activity and not any(reference_id(activity["performer"], kind)
+                                               for kind in ("Patient", "Practitioner", "RelatedPerson")):
+            problems.append(f"activity[{i}].performer: not a Patient, Practitioner or RelatedPerson reference")
     return problems
 
 

@@ -1,6 +1,9 @@
-"""Synthetic KT 1.3 traffic for a domain: clients, practitioners, related persons, activity definitions,
-care plans with activities, status updates and user messages. Reproducible by seed, scaled by the number
-of clients. Every name and identifier is made up (the synthetic identifier system says so); no BSN."""
+"""Synthetic KT 1.3 traffic for a domain: clients, practitioners, related persons, care teams, activity
+definitions, care plans with activities and their performers, status updates and user messages, holding what
+real domains hold: contact details and addresses on some persons and not on others, several identifiers,
+names beyond ASCII, archived and inactive definitions, resources replaced by a newer version. Reproducible by
+seed, scaled by the number of clients. Every name and identifier is made up (the synthetic identifier system
+says so); no BSN."""
 
 import random
 import uuid
@@ -20,6 +23,11 @@ ACTIVITY_STATUSES = ("Available", "InProgress", "Completed")
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 COD472 = "urn:oid:2.16.840.1.113883.2.4.3.11.22.472"  # Vektis "soort relatie client"
 RELATIONS = (("23", "Contactpersoon"), ("24", "Wettelijke vertegenwoordiger"), ("01", "Eerste relatie/contactpersoon"))
+# Names as Dutch registers hold them, beyond ASCII (diaereses, accents, Turkish and Polish letters, prefixes).
+GIVEN_WIDE = ("Zoë", "Anaïs", "Chloé", "Ümit", "Çağla", "Łucja", "Sjoerd-Jan", "Noëlle", "Björn", "Iñigo")
+FAMILY_WIDE = ("van 't Hoff", "Öztürk", "de Vriës", "Ağaoğlu", "Nguyễn", "Müller-Lüdenscheidt", "Wójcik")
+CITIES = ("Utrecht", "Zwolle", "Den Haag", "'s-Hertogenbosch", "Leeuwarden", "Maastricht", "Sint-Oedenrode")
+STREETS = ("Dorpsstraat", "Kerkweg", "Molenlaan", "Stationsplein", "Prins Hendrikkade", "Zuiderdiep")
 
 
 def creates(config: dict[str, Any]) -> dict[str, set[str]]:
@@ -46,9 +54,10 @@ def generate(domain: str, seed: int, clients: int,
 
     clock = [START]
 
-    def message(event: str, resource: dict[str, Any], patient: str | None) -> tuple[str, dict[str, Any]]:
-        clock[0] += timedelta(seconds=rng.randint(1, 90))
-        header = {"resourceType": "MessageHeader", "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+    def message(event: str, resource: dict[str, Any], patient: str | None,
+                draw: random.Random = rng) -> tuple[str, dict[str, Any]]:
+        clock[0] += timedelta(seconds=draw.randint(1, 90))
+        header = {"resourceType": "MessageHeader", "id": str(uuid.UUID(int=draw.getrandbits(128), version=4)),
                   "timestamp": clock[0].isoformat(), "event": {"system": EVENT_SYSTEM, "code": event},
                   "source": {"endpoint": sender}, "data": [{"reference": f"{resource['resourceType']}/"
                                                                           f"{resource['id']}"}]}
@@ -58,9 +67,27 @@ def generate(domain: str, seed: int, clients: int,
                         "entry": [{"resource": header}, {"resource": resource}]}
 
     def person(kind: str, number: int) -> dict[str, Any]:
-        return {"resourceType": kind, "id": f"{kind.lower()}-{number:06d}",
-                "identifier": [{"system": f"{SYNTHETIC}:{kind.lower()}", "value": f"{domain}-{number:06d}"}],
-                "name": [{"use": "official", "given": [rng.choice(GIVEN)], "family": rng.choice(FAMILY)}]}
+        found = {"resourceType": kind, "id": f"{kind.lower()}-{number:06d}",
+                 "identifier": [{"system": f"{SYNTHETIC}:{kind.lower()}", "value": f"{domain}-{number:06d}"}],
+                 "name": [{"use": "official", "given": [rng.choice(GIVEN)], "family": rng.choice(FAMILY)}]}
+        if detail.random() < 0.2:  # a name beyond ASCII
+            found["name"] = [{"use": "official", "given": [detail.choice(GIVEN_WIDE)],
+                              "family": detail.choice(FAMILY_WIDE)}]
+        if detail.random() < 0.25:  # a second identifier, e.g. the number another system gave the person
+            found["identifier"].append({"system": f"{SYNTHETIC}:{kind.lower()}:registration",
+                                        "value": f"R{detail.randint(100000, 999999)}"})
+        return found
+
+    def contact_details(resource: dict[str, Any], phone: float, address: float) -> None:
+        """Telephone and e-mail, and a home address, on a share of persons (absent on the others)."""
+        if detail.random() < phone:
+            resource["telecom"] = [*resource.get("telecom", []), {"system": "phone", "use": "mobile",
+                                   "value": f"06-{detail.randint(10000000, 99999999)}"}]
+        if detail.random() < address:
+            letters = "".join(detail.choice("ABCDEFGHJKLMNPRSTVWXZ") for _ in range(2))
+            resource["address"] = [{"use": "home", "line": [f"{detail.choice(STREETS)} {detail.randint(1, 240)}"],
+                                    "postalCode": f"{detail.randint(1000, 9999)} {letters}",
+                                    "city": detail.choice(CITIES), "country": "NL"}]
 
     def birth_date(first: int, last: int) -> str:
         return f"{detail.randint(first, last)}-{detail.randint(1, 12):02d}-{detail.randint(1, 28):02d}"
@@ -68,36 +95,58 @@ def generate(domain: str, seed: int, clients: int,
     sender = senders_of("Practitioner")[0]
     practitioners = [person("Practitioner", n) for n in range(max(2, clients // 20))]
     for practitioner in practitioners:
-        name = practitioner["name"][0]
-        practitioner["telecom"] = [{"system": "email", "value": f"{name['given'][0]}.{name['family']}."
-                                    f"{practitioner['id'][-6:]}@zorg.example".lower()}]
+        practitioner["telecom"] = [{"system": "email", "value": f"{practitioner['id']}@zorg.example"}]
+        contact_details(practitioner, 0.4, 0)
         yield message("CreateOrUpdatePractitioner", practitioner, None)
     definitions = []
     for n in range(min(40, 5 + clients // 200)):
         sender = rng.choice(senders_of("ActivityDefinition"))
         definition = {"resourceType": "ActivityDefinition", "id": f"activitydefinition-{n:04d}",
                       "url": f"https://modules.example/{domain.lower()}/activitydefinition-{n:04d}",
-                      "title": f"{MODULES[n % len(MODULES)]} {n // len(MODULES) + 1}", "isActive": True,
+                      "title": f"{MODULES[n % len(MODULES)]} {n // len(MODULES) + 1}",
                       "isArchived": rng.random() < 0.1}
+        # Every few definitions, by number, so that even a small domain has each kind: archived, withdrawn from
+        # use without being archived, without a description; and half carry the supplier's own number.
+        definition["isArchived"] = definition["isArchived"] or n % 5 == 4
+        definition["isActive"] = n % 5 != 2
+        if n % 4 != 3:
+            definition["description"] = f"Module {definition['title']}: oefeningen en uitleg, in eigen tempo."
+        if n % 2 == 0:
+            definition["identifier"] = [{"system": f"{SYNTHETIC}:module", "value": f"M-{domain}-{n:04d}"}]
         definitions.append(definition)
         yield message("CreateOrUpdateActivityDefinition", definition, None)
     related = 0
+    care_teams = any("CareTeam" in kinds for kinds in applications.values())  # only where an application keeps them
     for n in range(clients):
         sender = senders_of("Patient")[0]
         patient = person("Patient", n)
         patient.update(gender=rng.choice(("male", "female", "other")),
                        birthDate=f"{rng.randint(1940, 2012)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}")
+        contact_details(patient, 0.7, 0.6)
         ref = f"Patient/{patient['id']}"
         yield message("CreateOrUpdatePatient", patient, ref)
+        relative = None
         if rng.random() < 0.33:
             relative = person("RelatedPerson", related)
             code, display = detail.choice(RELATIONS)
             relative.update(patient={"reference": ref}, gender=detail.choice(("male", "female")),
                             birthDate=birth_date(1940, 2004),
                             relationship=[{"coding": [{"system": COD472, "code": code, "display": display}]}])
+            contact_details(relative, 0.5, 0.3)
             related += 1
             sender = senders_of("RelatedPerson")[0]
             yield message("CreateOrUpdateRelatedPerson", relative, ref)
+        practitioner = "Practitioner/" + detail.choice(practitioners)["id"]
+        if care_teams and detail.random() < 0.6:  # the client's team: a practitioner, and a relative where there is one
+            members = [practitioner] + ([f"RelatedPerson/{relative['id']}"] if relative else [])
+            team = {"resourceType": "CareTeam", "id": f"careteam-{n:06d}",
+                    "identifier": [{"system": f"{SYNTHETIC}:careteam", "value": f"{domain}-{n:06d}"}],
+                    "name": f"Behandelteam {patient['name'][0]['family']}", "subject": {"reference": ref},
+                    "participant": [{"member": {"reference": member}} for member in members]}
+            if detail.random() < 0.3:
+                del team["name"]
+            sender = senders_of("CareTeam")[0]
+            yield message("CreateOrUpdateCareTeam", team, ref, detail)
         activities = [{"id": f"activity-{n:06d}-{a}", "definition": {"reference": "ActivityDefinition/"
                                                                       + rng.choice(definitions)["id"]},
                        "status": "Available"} for a in range(rng.randint(1, 4))]
@@ -105,6 +154,11 @@ def generate(domain: str, seed: int, clients: int,
             start = clock[0] + timedelta(days=1)
             activity["period"] = {"start": start.date().isoformat(),
                                   "end": (start + timedelta(weeks=detail.randint(2, 8))).date().isoformat()}
+            performer = detail.random()  # who carries it out: a practitioner, the relative, else the client
+            if performer < 0.35:
+                activity["performer"] = {"reference": practitioner}
+            elif performer < 0.5 and relative:
+                activity["performer"] = {"reference": f"RelatedPerson/{relative['id']}"}
         plan = {"resourceType": "CarePlan", "id": f"careplan-{n:06d}", "patient": {"reference": ref},
                 "careTeam": [{"reference": "Practitioner/" + rng.choice(practitioners)["id"]}],
                 "activity": activities}
@@ -120,3 +174,9 @@ def generate(domain: str, seed: int, clients: int,
             note = {"resourceType": "UserMessage", "id": f"usermessage-{n:06d}", "subject": "Herinnering",
                     "content": "Synthetisch bericht: vergeet uw opdracht niet."}
             yield message("CreateOrUpdateUserMessage", note, ref)
+        if detail.random() < 0.1:  # moved or a new number: a newer version replaces the client's first
+            newer = {**patient, "telecom": [{"system": "phone", "use": "home",
+                                             "value": f"0{detail.randint(100000000, 999999999)}"}]}
+            contact_details(newer, 0, 1)
+            sender = senders_of("Patient")[0]
+            yield message("CreateOrUpdatePatient", newer, ref, detail)
