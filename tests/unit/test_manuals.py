@@ -1,10 +1,12 @@
 """The manuals hold together: every relative link in the README, docs/ and the roles' READMEs leads to a file
-that exists, and every role has a README that says how to read its variables and what uses and tests it."""
+that exists, every role has a README that says how to read its variables and what uses and tests it, and the
+element table lists what the content check compares."""
 
 import re
 
 import pytest
 
+from kt2ops.migration.content import CARRIED
 from tests.conftest import ROOT
 
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir())
@@ -30,3 +32,10 @@ def test_every_role_says_where_its_variables_are_and_what_uses_and_tests_it(role
                                                                      other / "meta/main.yml"]
         assert any(re.search(rf"(role|name): {role}\s*$", f.read_text(), re.M) for f in files), user
     assert (ROOT / "roles" / role / "molecule" / "default").is_dir()
+
+
+def test_the_element_table_lists_every_element_the_content_check_compares():
+    rows = re.findall(r"^\| (\w+) \| (\w+) \| .+ \|$", (ROOT / "docs/operations.md").read_text(), re.M)
+    listed = [(kind, element) for kind, element in rows if kind in CARRIED]
+    assert len(listed) == len(set(listed))
+    assert set(listed) == {(kind, element) for kind, elements in CARRIED.items() for element in elements}

@@ -11,7 +11,7 @@ both sides) agree."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,17 +38,25 @@ def _link(kt13_base: str, reference: str | None) -> str | None:
     return f"{kt13_base}/{reference}" if reference else None
 
 
-def _names(resource: dict[str, Any]) -> list[str]:
-    return sorted(" ".join([*n.get("given", []), n.get("family", "")]).strip() for n in resource.get("name", []))
+def _identifiers(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    return [i for i in resource.get("identifier", []) if not str(i.get("system", "")).startswith(MIGRATION_IDENTIFIER)]
 
 
-def _identifiers(resource: dict[str, Any]) -> list[str]:
-    return sorted(f"{i.get('system')}|{i.get('value')}" for i in resource.get("identifier", [])
-                  if not str(i.get("system", "")).startswith(MIGRATION_IDENTIFIER))
-
-
-def _person(resource: dict[str, Any]) -> Facts:
-    return {"identifier": _identifiers(resource), "name": _names(resource)}
+# Per KT 2.0 type, the elements the guide has the migration carry over as KT 1.3 states them (the same element,
+# unchanged); CARRIED below adds those it derives. The README's element table lists both.
+AS_STATED = {
+    "Patient": ("name", "gender", "birthDate", "telecom", "address"),
+    "Practitioner": ("name", "telecom"),
+    "RelatedPerson": ("name", "gender", "birthDate", "telecom", "address", "relationship"),
+    "CareTeam": ("name",),
+    "ActivityDefinition": ("url", "title", "description"),
+}
+DERIVED = {
+    "Patient": ("identifier",), "Practitioner": ("identifier",), "RelatedPerson": ("identifier", "patient"),
+    "CareTeam": ("identifier", "subject", "member"), "ActivityDefinition": ("identifier", "status"),
+    "Task": ("for", "owner", "status", "activity", "requester", "executionPeriod"),
+}
+CARRIED = {kind: (*DERIVED[kind], *AS_STATED.get(kind, ())) for kind in DERIVED}
 
 
 class SourceFacts(Mapping[str, Facts]):
@@ -89,34 +97,23 @@ def source_facts(export: Path, kt13_base: str, path: Path) -> SourceFacts:
             continue  # lines that are not messages, and events not migrated, are validation's findings
         resource = message.resource
         link = _link(kt13_base, f"{kind}/{resource.get('id')}")
-        if kind == "Patient":
-            facts.put(link, {**_person(resource), "birthDate": resource.get("birthDate"),
-                             "gender": resource.get("gender")})
-        elif kind == "Practitioner":
-            facts.put(link, _person(resource))
-        elif kind == "RelatedPerson":
-            facts.put(link, {**_person(resource), "patient": _link(kt13_base, resource["patient"]["reference"]),
-                             "relationship": resource.get("relationship")})
-        elif kind == "CareTeam":
-            facts.put(link, {"subject": _link(kt13_base, (resource.get("subject") or {}).get("reference")),
-                             "member": sorted(_link(kt13_base, p["member"]["reference"])
-                                              for p in resource.get("participant", []))})
-        elif kind == "ActivityDefinition":
-            status = "retired" if resource.get("isArchived") else \
-                "active" if resource.get("isActive", True) else "draft"
-            facts.put(link, {"title": resource.get("title"), "status": status})
-        elif kind == "CarePlan":
+        if kind == "CarePlan":
             patient = _link(kt13_base, resource["patient"]["reference"])
+            requester = next((m["reference"] for m in resource.get("careTeam") or []
+                              if m.get("reference", "").startswith("Practitioner/")), None)
             for activity in resource.get("activity", []):
                 performer = _link(kt13_base, (activity.get("performer") or {}).get("reference"))
                 facts.put(_link(kt13_base, f"CarePlanActivity/{activity['id']}"), {
                     "for": patient, "owner": performer or patient, "status": TASK_STATUS.get(activity["status"]),
-                    "activity": _link(kt13_base, activity["definition"]["reference"])})
-        else:  # a status update: the activity's newest status
+                    "activity": _link(kt13_base, activity["definition"]["reference"]),
+                    "requester": _link(kt13_base, requester), "executionPeriod": activity.get("period")})
+        elif kind == "CarePlanActivityStatus":  # the activity's newest status
             task_link = _link(kt13_base, f"CarePlanActivity/{resource['activity']}")
             task = facts.get(task_link)
             if task is not None:
                 facts.put(task_link, {**task, "status": TASK_STATUS.get(resource["activityStatus"])})
+        else:
+            facts.put(link, _stated(kind, resource, lambda ref: _link(kt13_base, ref)))
     facts.db.execute("COMMIT")
     return facts
 
@@ -126,25 +123,44 @@ def write_source_facts(export: Path, kt13_base: str, path: Path) -> None:
     source_facts(export, kt13_base, path).close()
 
 
-def _target_facts(kind: str, resource: dict[str, Any], links: dict[str, str]) -> Facts:
-    def link(reference: dict[str, Any] | None) -> str | None:
-        return links.get(reference["reference"], "not migrated: " + reference["reference"]) if reference else None
-
-    if kind in ("Patient", "Practitioner"):
-        extra = {"birthDate": resource.get("birthDate"), "gender": resource.get("gender")} if kind == "Patient" else {}
-        return {**_person(resource), **extra}
+def _references(kind: str, resource: dict[str, Any], link: Callable[[str | None], str | None]) -> Facts:
+    """The references of a person, team or definition, each as the KT 1.3 link of what it points at."""
     if kind == "RelatedPerson":
-        return {**_person(resource), "patient": link(resource.get("patient")),
-                "relationship": resource.get("relationship")}
+        return {"patient": link((resource.get("patient") or {}).get("reference"))}
     if kind == "CareTeam":
-        return {"subject": link(resource.get("subject")),
-                "member": sorted(link(p.get("member")) for p in resource.get("participant", []))}
+        return {"subject": link((resource.get("subject") or {}).get("reference")),
+                "member": sorted(str(link((p.get("member") or {}).get("reference")))
+                                 for p in resource.get("participant", []))}
+    return {}
+
+
+def _stated(kind: str, resource: dict[str, Any], link: Callable[[str | None], str | None]) -> Facts:
+    """The facts of a KT 1.3 resource as it states them."""
+    facts = {"identifier": _identifiers(resource), **{e: resource.get(e) for e in AS_STATED.get(kind, ())},
+             **_references(kind, resource, link)}
     if kind == "ActivityDefinition":
-        return {"title": resource.get("title"), "status": resource.get("status")}
+        facts["status"] = "retired" if resource.get("isArchived") else \
+            "active" if resource.get("isActive", True) else "draft"
+    return facts
+
+
+def _target_facts(kind: str, resource: dict[str, Any], links: dict[str, str]) -> Facts:
+    def link(reference: str | None) -> str | None:
+        return links.get(reference, "not migrated: " + reference) if reference else None
+
+    if kind != "Task":
+        facts = {"identifier": _identifiers(resource), **{e: resource.get(e) for e in AS_STATED.get(kind, ())},
+                 **_references(kind, resource, link)}
+        if kind == "ActivityDefinition":
+            facts["status"] = resource.get("status")
+        return facts
     definition = next((e.get("valueReference") for e in resource.get("extension", []) if e["url"] == INSTANTIATES),
                       None)
-    return {"for": link(resource.get("for")), "owner": link(resource.get("owner")), "status": resource.get("status"),
-            "activity": link(definition)}
+    return {"for": link((resource.get("for") or {}).get("reference")),
+            "owner": link((resource.get("owner") or {}).get("reference")), "status": resource.get("status"),
+            "activity": link((definition or {}).get("reference")),
+            "requester": link((resource.get("requester") or {}).get("reference")),
+            "executionPeriod": resource.get("executionPeriod")}
 
 
 def target_facts(client: FhirClient) -> Iterator[tuple[str, str, Facts]]:

@@ -19,7 +19,7 @@ MIGRATION_SYSTEM_BASE = "http://koppeltaal.nl/migration/identifier/"
 COPIED = {  # elements taken over as they are, per type
     "Patient": ("name", "gender", "birthDate", "telecom", "address"),
     "Practitioner": ("name", "telecom"),
-    "RelatedPerson": ("name", "telecom", "relationship", "gender", "birthDate"),
+    "RelatedPerson": ("name", "telecom", "address", "relationship", "gender", "birthDate"),
     "CareTeam": ("name",),
     "ActivityDefinition": ("url", "title", "description"),
 }
