@@ -18,6 +18,7 @@ import yaml
 from kt2ops.secrets import read_secret
 from tests.conftest import LAB_INVENTORY, ROOT, run
 from tests.integration import ee_build, molecule_runs
+from tests.integration.oracle import in_scope_counts, kt13_holdings
 
 
 @pytest.fixture(scope="session")
@@ -231,21 +232,25 @@ def copy_lab_inventory(target):
 
 
 # KT 1.3's closing statuses as the migration guide maps them (Completed, Cancelled, Expired).
-CLOSED_TASK_STATUSES = {"completed", "cancelled", "failed"}
 def kt13_base(kt13_domain: str) -> str:
     """The domain's FHIR base on the lab's KT 1.3 server, as the lab inventory gives it."""
     variables = yaml.safe_load((LAB_INVENTORY / "group_vars" / "kt13.yml").read_text())
     return variables["kt13_fhir_base"].format(domain=kt13_domain)
 
 
+def kt13_export(lab: list[dict], kt13_domain: str) -> list[str]:
+    """The domain's KT 1.3 export, one message per line, as the KT 1.3 server hands it out."""
+    status, lines = contract(host_of(lab, "kt13"), 8090, f"/_contract/domains/{kt13_domain}/export")
+    assert status == 200, lines
+    return lines.splitlines() if isinstance(lines, str) else [json.dumps(lines)]  # one line parses as JSON
+
+
 def kt13_facts(lab: list[dict], kt13_domain: str, folder: Path) -> dict[str, dict]:
     """What KT 1.3 holds of the domain now, per KT 1.3 link, read by Q.2's content reader from its export."""
     from kt2ops.migration.content import source_facts
 
-    status, lines = contract(host_of(lab, "kt13"), 8090, f"/_contract/domains/{kt13_domain}/export")
-    assert status == 200, lines
     export = folder / f"{kt13_domain}-oracle.jsonl"
-    export.write_text(lines if isinstance(lines, str) else json.dumps(lines) + "\n")  # one line parses as JSON
+    export.write_text("\n".join(kt13_export(lab, kt13_domain)) + "\n")
     facts = source_facts(export, kt13_base(kt13_domain), folder / f"{kt13_domain}-oracle.sqlite")
     try:
         return dict(facts)
@@ -253,27 +258,14 @@ def kt13_facts(lab: list[dict], kt13_domain: str, folder: Path) -> dict[str, dic
         facts.close()
 
 
-def expected_in_scope(lab: list[dict], domain: str, folder: Path) -> dict[str, int]:
-    """What the domain file's scope leaves of the domain, counted from what KT 1.3 holds now, read by Q.2's
-    content reader (not the migration's staging or mapping): every resource once; with K.1 open_only, a
-    client whose activities are all closed is left out with its activities, related persons and care teams.
-    The synthetic history starts in January 2026, within every K.2 period of the lab's domain files."""
+def expected_in_scope(lab: list[dict], domain: str) -> dict[str, int]:
+    """What the domain file's scope leaves of the domain, counted from what KT 1.3 holds now by the tests' own
+    reading of its export (oracle.py, not kt2ops' reader, staging or mapping): every resource once; with K.1
+    open_only, a client whose activities are all closed is left out with its activities, related persons and
+    care teams. The synthetic history starts in January 2026, within every K.2 period of the lab's domain files."""
     document = yaml.safe_load((LAB_INVENTORY / "domains" / f"{domain}.yml").read_text())
-    kt13_domain, open_only = document["kt13"]["domain"], document["migration"]["scope"]["dossiers"] == "open_only"
-    facts = kt13_facts(lab, kt13_domain, folder)
-    by_kind: dict[str, dict[str, dict]] = {}
-    for link, fact in facts.items():
-        by_kind.setdefault(link.split("/")[-2], {})[link] = fact
-    activities = by_kind.get("CarePlanActivity", {})
-    closed = {p for p in by_kind["Patient"]
-              if (statuses := [a["status"] for a in activities.values() if a["for"] == p])
-              and set(statuses) <= CLOSED_TASK_STATUSES} if open_only else set()
-    return {"Patient": len(by_kind["Patient"].keys() - closed),
-            "Practitioner": len(by_kind.get("Practitioner", {})),
-            "RelatedPerson": sum(f["patient"] not in closed for f in by_kind.get("RelatedPerson", {}).values()),
-            "CareTeam": sum(f["subject"] not in closed for f in by_kind.get("CareTeam", {}).values()),
-            "ActivityDefinition": len(by_kind.get("ActivityDefinition", {})),
-            "Task": sum(a["for"] not in closed for a in activities.values())}
+    held = kt13_holdings(kt13_export(lab, document["kt13"]["domain"]))
+    return in_scope_counts(held, document["migration"]["scope"]["dossiers"] == "open_only")
 
 
 def tcp(container: str, address: str, port: int) -> bool:

@@ -170,7 +170,7 @@ def test_migration_killed_twice_resumes_to_matching_hash_totals(secured, stopped
     summary = json.loads((work / "migration.json").read_text())
     validation = json.loads((work / "validation.json").read_text())
     assert summary["errors"] == 0 and summary["migrated"] == validation["in_scope"]
-    assert validation["in_scope"] == expected_in_scope(secured, DOMAIN, tmp_path)
+    assert validation["in_scope"] == expected_in_scope(secured, DOMAIN)
     assert not (work / "export.jsonl").exists() and not (work / "staging.sqlite").exists()
 
     client = prd2_client(secured, stopped)
