@@ -1,27 +1,24 @@
 """The KT2 profiles enforced by the FHIR server (HAPI): for every profiled type a valid resource is accepted, and
 for each required element, fixed value and required binding of the fact sheet (../shared/KT2-PROFILES.md) a
-resource that breaks it is refused with 422 naming the element. The cases are made from the server's rule file
-(services/kt2fhir/src/main/resources/kt2-profiles.json), the valid resources are written here from the fact
-sheet. The migration's validation, which reads the same rule file, says the same of each. An application
-with create rights on all eleven types is registered for the test (a lab inventory copy's domain file) and
-removed again by re-applying the real domain files."""
+resource that breaks it is refused with 422 naming the element. The cases and the valid resources are written
+from the fact sheet (tests/fact_sheet.py), not from the server's rule file, so a rule missing there is a case
+the server accepts. The migration's validation, which reads the server's rule file, says the same of each.
+An application with create rights on all eleven types is registered for the test (a lab inventory copy's
+domain file) and removed again by re-applying the real domain files."""
 
 import copy
-import json
 import uuid
 
 import pytest
 import yaml
 
 from kt2ops.migration.profiles import declared, profile_of, violations
-from kt2ops.paths import PROJECT_ROOT
 from kt2ops.secrets import read_secret
+from tests.fact_sheet import CLIENT_ID, FACT_SHEET
 from tests.integration.conftest import copy_lab_inventory, host_of, ok, playbook
 
 ENV, DOMAIN, TESTER = "acc21", "ggz-noorderlicht", "profile-tester"
-RULES = json.loads((PROJECT_ROOT / "services/kt2fhir/src/main/resources/kt2-profiles.json").read_text())
-TYPES = [t for t in RULES if not t.startswith("_")]
-CLIENT_ID = "http://vzvz.nl/fhir/NamingSystem/koppeltaal-client-id"
+TYPES = sorted(FACT_SHEET)
 
 
 @pytest.fixture(scope="module")
@@ -144,9 +141,9 @@ OTHER_VALUE = {"priority": "urgent", "channel.type": "websocket", "deviceName.ty
 
 def _cases():
     for kind in TYPES:
-        for path in RULES[kind].get("required", []):
+        for path in FACT_SHEET[kind].get("required", []):
             yield kind, f"{kind}.{path}", ("without", path, None)
-        for path, fixed in RULES[kind].get("fixed", {}).items():
+        for path, fixed in FACT_SHEET[kind].get("fixed", {}).items():
             if not isinstance(fixed, dict):
                 other = OTHER_VALUE[path]
             elif "coding" in fixed:  # a CodeableConcept: one coding more than fixed is too much
@@ -154,7 +151,7 @@ def _cases():
             else:  # a Coding: nothing else than its system and code
                 other = {**fixed, "display": "anything more"}
             yield kind, f"{kind}.{path}", ("replaced", path, other)
-        for path in RULES[kind].get("codes", {}):
+        for path in FACT_SHEET[kind].get("codes", []):
             yield kind, f"{kind}.{path}", ("replaced", path, {"system": "http://terminology.hl7.org/CodeSystem/"
                                                               "usage-context-type", "code": "not-a-code"})
 
