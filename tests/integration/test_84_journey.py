@@ -241,7 +241,8 @@ def test_a_domain_travels_from_kt13_to_kt2_with_one_command(secured, tmp_path):
         # Declared state and runbook state agree: provisioning what the journey left declares nothing to change
         # (KT 1.3 without the domain, prd2 open, mgr2 clean) on any host.
         check = playbook("-i", str(inventory), "playbooks/provision.yml", "--check", "--diff")
-        assert nothing_changed(check), outcome(check) if check.returncode else changed_tasks(check)
+        assert check.returncode == 0, outcome(check)
+        assert nothing_changed(check), changed_tasks(check)
         # S.5: KT 1.3 no longer knows the domain.
         assert contract(kt13, 8090, f"/_contract/domains/{KT13_DOMAIN}/depth")[0] == 404
         assert kt13_app.post("Patient/late")[1].status_code == 404
