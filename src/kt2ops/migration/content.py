@@ -134,10 +134,15 @@ def _references(kind: str, resource: dict[str, Any], link: Callable[[str | None]
     return {}
 
 
+def _carried(kind: str, resource: dict[str, Any], link: Callable[[str | None], str | None]) -> Facts:
+    """What a person, team or definition carries on either side: identifiers, elements as stated, references."""
+    return {"identifier": _identifiers(resource), **{e: resource.get(e) for e in AS_STATED.get(kind, ())},
+            **_references(kind, resource, link)}
+
+
 def _stated(kind: str, resource: dict[str, Any], link: Callable[[str | None], str | None]) -> Facts:
     """The facts of a KT 1.3 resource as it states them."""
-    facts = {"identifier": _identifiers(resource), **{e: resource.get(e) for e in AS_STATED.get(kind, ())},
-             **_references(kind, resource, link)}
+    facts = _carried(kind, resource, link)
     if kind == "ActivityDefinition":
         facts["status"] = "retired" if resource.get("isArchived") else \
             "active" if resource.get("isActive", True) else "draft"
@@ -149,8 +154,7 @@ def _target_facts(kind: str, resource: dict[str, Any], links: dict[str, str]) ->
         return links.get(reference, "not migrated: " + reference) if reference else None
 
     if kind != "Task":
-        facts = {"identifier": _identifiers(resource), **{e: resource.get(e) for e in AS_STATED.get(kind, ())},
-                 **_references(kind, resource, link)}
+        facts = _carried(kind, resource, link)
         if kind == "ActivityDefinition":
             facts["status"] = resource.get("status")
         return facts
