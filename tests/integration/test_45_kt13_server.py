@@ -185,12 +185,15 @@ def test_generator_is_reproducible_by_seed(provisioned):
     host = host_of(provisioned, "kt13")
     config = {"name": "generator test", "applications": {"app-a": {"name": "A"}, "app-b": {"name": "B"}}}
 
-    def fill(name, seed):
+    def fill(name, seed, **counts):
         contract(host, 8090, f"/_contract/domains/{name}", "PUT", config)
         status, answer = contract(host, 8090, f"/_contract/domains/{name}/generate", "POST",
-                                  {"seed": seed, "clients": 40})
+                                  {"seed": seed, "clients": 40, **({"counts": counts} if counts else {})})
         assert status == 200 and answer["changed"], answer
         return [(m["event"], m["sender"], m["bundle"]) for m in _export(host, name)]
+
+    def tasks(messages):  # a care plan's activities become KT 2.0 Tasks
+        return sum(len(b["entry"][1]["resource"]["activity"]) for e, _, b in messages if e == "CreateOrUpdateCarePlan")
 
     def remove(name):
         contract(host, 8090, f"/_contract/domains/{name}", "DELETE")
@@ -209,5 +212,12 @@ def test_generator_is_reproducible_by_seed(provisioned):
                 "CreateOrUpdateUserMessage"} <= events
         again = contract(host, 8090, "/_contract/domains/GENTEST/generate", "POST", {"seed": 8, "clients": 40})
         assert again[1]["changed"] is False
+        status, refused = contract(host, 8090, "/_contract/domains/GENTEST/generate", "POST",
+                                   {"seed": 8, "clients": 40, "counts": {"Task": -1}})
+        assert status == 400 and "counts" in refused["issue"][0]["diagnostics"], refused
+        # In the proportions a domain file declares: 10 Tasks per client instead of the generator's 2.5.
+        remove("GENTEST")
+        declared = tasks(fill("GENTEST", 8, Patient=100, Task=1000))
+        assert 300 <= declared <= 500 and 60 <= tasks(other) <= 140, (declared, tasks(other))
     finally:
         remove("GENTEST")

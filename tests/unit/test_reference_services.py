@@ -2,6 +2,7 @@
 test_auth_tokens.py)."""
 
 import json
+from collections import Counter
 
 from kt2ref.kt13.generator import generate
 from kt2ref.kt13.messages import EVENTS, header_of
@@ -21,6 +22,31 @@ def test_scales_with_clients_and_uses_only_kt13_events():
     assert len(large) > 5 * len(small)
     for _, bundle in small:
         assert header_of(bundle)["event"]["code"] in EVENTS
+
+
+def _kt2_counts(messages) -> Counter:
+    """What the messages become in KT 2.0, per type (a CarePlan's activities become Tasks; a newer version of
+    a person replaces it)."""
+    held: dict[str, set[str]] = {}
+    for _, bundle in messages:
+        resource = bundle["entry"][1]["resource"]
+        if resource["resourceType"] == "CarePlan":
+            held.setdefault("Task", set()).update(a["id"] for a in resource["activity"])
+        else:
+            held.setdefault(resource["resourceType"], set()).add(resource["id"])
+    return Counter({kind: len(ids) for kind, ids in held.items()})
+
+
+def test_counts_follow_the_proportions_the_domain_file_declares():
+    declared = {"Patient": 1600, "RelatedPerson": 2900, "Practitioner": 75, "CareTeam": 1600, "Task": 9800}
+    apps = {"ecd": {"Patient", "Practitioner", "RelatedPerson", "CareTeam", "Task"}}
+    made = _kt2_counts(generate("D", 3, 400, apps, declared))
+    for kind, count in declared.items():  # a quarter of the domain: 400 of its 1,600 clients
+        assert abs(made[kind] - count / 4) <= 0.1 * count / 4, (kind, made[kind], count / 4)
+    # A type the file does not count keeps the generator's own proportion; no count at all, the same.
+    assert made["ActivityDefinition"] == _kt2_counts(generate("D", 3, 400, apps))["ActivityDefinition"]
+    plain = _kt2_counts(generate("D", 3, 400, apps))
+    assert abs(plain["Task"] - 2.5 * 400) <= 100 and abs(plain["RelatedPerson"] - 0.33 * 400) <= 40
 
 
 def test_each_type_comes_from_an_application_whose_role_may_create_it():

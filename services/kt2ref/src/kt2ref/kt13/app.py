@@ -268,11 +268,14 @@ class Kt13Server:
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     async def generate(self, request: Request) -> Response:
-        """Fill the domain with synthetic traffic once per (seed, clients); COPY for speed."""
+        """Fill the domain with synthetic traffic once per (seed, clients, counts); COPY for speed. `counts`
+        (optional): the domain's expected counts per type, whose proportions the data follows."""
         wanted = await json_body(request)
-        if not isinstance(wanted, dict) or not all(isinstance(wanted.get(k), int) for k in ("seed", "clients")):
-            raise BadRequest('body must be {"seed": int, "clients": int}')
-        spec = {"seed": wanted["seed"], "clients": wanted["clients"]}
+        counts = wanted.get("counts", {}) if isinstance(wanted, dict) else None
+        if (not isinstance(wanted, dict) or not all(isinstance(wanted.get(k), int) for k in ("seed", "clients"))
+                or not isinstance(counts, dict) or not all(isinstance(v, int) and v >= 0 for v in counts.values())):
+            raise BadRequest('body must be {"seed": int, "clients": int, "counts": {type: int >= 0} (optional)}')
+        spec = {"seed": wanted["seed"], "clients": wanted["clients"], **({"counts": counts} if counts else {})}
         async with request.app.state.pool.connection() as conn, conn.transaction():
             domain = await self._domain(conn, request.path_params["domain"], lock=True)
             if domain["generated"] == spec:
@@ -287,7 +290,7 @@ class Kt13Server:
             count = 0
             async with conn.cursor().copy("COPY messages (domain, id, event, sender, patient, focus, received, "
                                           "bundle) FROM STDIN") as copy:
-                for sender, bundle in generator.generate(domain["id"], spec["seed"], spec["clients"], apps):
+                for sender, bundle in generator.generate(domain["id"], spec["seed"], spec["clients"], apps, counts):
                     header = bundle["entry"][0]["resource"]
                     await copy.write_row((domain["id"], header["id"], header["event"]["code"], sender,
                                           patient_of(header), focus_of(header), received, Jsonb(bundle)))

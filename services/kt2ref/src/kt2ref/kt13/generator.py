@@ -2,9 +2,11 @@
 definitions, care plans with activities and their performers, status updates and user messages, holding what
 real domains hold: contact details and addresses on some persons and not on others, several identifiers,
 names beyond ASCII, archived and inactive definitions, resources replaced by a newer version. Reproducible by
-seed, scaled by the number of clients. Every name and identifier is made up (the synthetic identifier system
-says so); no BSN."""
+seed, scaled by the number of clients, in the proportions the domain file declares (its expected counts per
+type; the lab holds a domain scaled down). Every name and identifier is made up (the synthetic identifier
+system says so); no BSN."""
 
+import math
 import random
 import uuid
 from collections.abc import Iterator
@@ -28,6 +30,22 @@ GIVEN_WIDE = ("Zoë", "Anaïs", "Chloé", "Ümit", "Çağla", "Łucja", "Sjoerd-
 FAMILY_WIDE = ("van 't Hoff", "Öztürk", "de Vriës", "Ağaoğlu", "Nguyễn", "Müller-Lüdenscheidt", "Wójcik")
 CITIES = ("Utrecht", "Zwolle", "Den Haag", "'s-Hertogenbosch", "Leeuwarden", "Maastricht", "Sint-Oedenrode")
 STREETS = ("Dorpsstraat", "Kerkweg", "Molenlaan", "Stationsplein", "Prins Hendrikkade", "Zuiderdiep")
+# Per client, where the domain file declares no count of the type: what a small GGZ domain holds.
+PER_CLIENT = {"Practitioner": 0.05, "RelatedPerson": 0.33, "CareTeam": 0.6, "Task": 2.5, "ActivityDefinition": 0.005}
+
+
+def per_client(counts: dict[str, int] | None) -> dict[str, float]:
+    """How many of each type a client brings: the declared counts over the declared Patients, else PER_CLIENT."""
+    counts = counts or {}
+    patients = counts.get("Patient")
+    if not patients:
+        return dict(PER_CLIENT)
+    return {kind: counts[kind] / patients if kind in counts else rate for kind, rate in PER_CLIENT.items()}
+
+
+def how_many(draw: random.Random, mean: float) -> int:
+    """A whole number whose mean over many draws is `mean` (2.3: two, and a third in 30 % of draws)."""
+    return math.floor(mean) + (draw.random() < mean - math.floor(mean))
 
 
 def creates(config: dict[str, Any]) -> dict[str, set[str]]:
@@ -38,11 +56,13 @@ def creates(config: dict[str, Any]) -> dict[str, set[str]]:
             for cid, app in config["applications"].items()}
 
 
-def generate(domain: str, seed: int, clients: int,
-             applications: dict[str, set[str]]) -> Iterator[tuple[str, dict[str, Any]]]:
+def generate(domain: str, seed: int, clients: int, applications: dict[str, set[str]],
+             counts: dict[str, int] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
     """(sender, message bundle) in the order the applications sent them. `applications`: client id -> the
     types its KT 2.0 role may create; each type is sent by applications that may create it (by any when none
-    may), so that every application can publish what it sent when the domain moves to KT 2.0."""
+    may), so that every application can publish what it sent when the domain moves to KT 2.0. `counts`: the
+    domain's expected counts per KT 2.0 type, whose proportions to its Patients the data follows."""
+    rate = per_client(counts)
     rng = random.Random(f"{domain}:{seed}")
     # Details KT 2.0's profiles need (contact details, relations, dates) come from a second stream, so the
     # first one, which decides who and what there is, gives the same domain as before they were added.
@@ -93,13 +113,14 @@ def generate(domain: str, seed: int, clients: int,
         return f"{detail.randint(first, last)}-{detail.randint(1, 12):02d}-{detail.randint(1, 28):02d}"
 
     sender = senders_of("Practitioner")[0]
-    practitioners = [person("Practitioner", n) for n in range(max(2, clients // 20))]
+    practitioners = [person("Practitioner", n) for n in range(max(2, round(clients * rate["Practitioner"])))]
     for practitioner in practitioners:
         practitioner["telecom"] = [{"system": "email", "value": f"{practitioner['id']}@zorg.example"}]
         contact_details(practitioner, 0.4, 0)
         yield message("CreateOrUpdatePractitioner", practitioner, None)
     definitions = []
-    for n in range(min(40, 5 + clients // 200)):
+    # At least five, so that even a small domain has each kind below.
+    for n in range(max(5, round(clients * rate["ActivityDefinition"]))):
         sender = rng.choice(senders_of("ActivityDefinition"))
         definition = {"resourceType": "ActivityDefinition", "id": f"activitydefinition-{n:04d}",
                       "url": f"https://modules.example/{domain.lower()}/activitydefinition-{n:04d}",
@@ -125,8 +146,8 @@ def generate(domain: str, seed: int, clients: int,
         contact_details(patient, 0.7, 0.6)
         ref = f"Patient/{patient['id']}"
         yield message("CreateOrUpdatePatient", patient, ref)
-        relative = None
-        if rng.random() < 0.33:
+        relatives = []
+        for _ in range(how_many(rng, rate["RelatedPerson"])):
             relative = person("RelatedPerson", related)
             code, display = detail.choice(RELATIONS)
             relative.update(patient={"reference": ref}, gender=detail.choice(("male", "female")),
@@ -134,31 +155,34 @@ def generate(domain: str, seed: int, clients: int,
                             relationship=[{"coding": [{"system": COD472, "code": code, "display": display}]}])
             contact_details(relative, 0.5, 0.3)
             related += 1
+            relatives.append(f"RelatedPerson/{relative['id']}")
             sender = senders_of("RelatedPerson")[0]
             yield message("CreateOrUpdateRelatedPerson", relative, ref)
         practitioner = "Practitioner/" + detail.choice(practitioners)["id"]
-        if care_teams and detail.random() < 0.6:  # the client's team: a practitioner, and a relative where there is one
-            members = [practitioner] + ([f"RelatedPerson/{relative['id']}"] if relative else [])
-            team = {"resourceType": "CareTeam", "id": f"careteam-{n:06d}",
-                    "identifier": [{"system": f"{SYNTHETIC}:careteam", "value": f"{domain}-{n:06d}"}],
+        # The client's teams: a practitioner each, and the relatives where there are any.
+        for t in range(how_many(detail, rate["CareTeam"]) if care_teams else 0):
+            number = f"{n:06d}" + (f"-{t}" if t else "")
+            team = {"resourceType": "CareTeam", "id": f"careteam-{number}",
+                    "identifier": [{"system": f"{SYNTHETIC}:careteam", "value": f"{domain}-{number}"}],
                     "name": f"Behandelteam {patient['name'][0]['family']}", "subject": {"reference": ref},
-                    "participant": [{"member": {"reference": member}} for member in members]}
+                    "participant": [{"member": {"reference": member}} for member in [practitioner, *relatives]]}
             if detail.random() < 0.3:
                 del team["name"]
             sender = senders_of("CareTeam")[0]
             yield message("CreateOrUpdateCareTeam", team, ref, detail)
+        # One to 2 x rate - 1 activities (their Tasks), rate on average.
         activities = [{"id": f"activity-{n:06d}-{a}", "definition": {"reference": "ActivityDefinition/"
                                                                       + rng.choice(definitions)["id"]},
-                       "status": "Available"} for a in range(rng.randint(1, 4))]
+                       "status": "Available"} for a in range(rng.randint(1, max(1, round(2 * rate["Task"] - 1))))]
         for activity in activities:  # planned from the day the care plan is sent, for two to eight weeks
             start = clock[0] + timedelta(days=1)
             activity["period"] = {"start": start.date().isoformat(),
                                   "end": (start + timedelta(weeks=detail.randint(2, 8))).date().isoformat()}
-            performer = detail.random()  # who carries it out: a practitioner, the relative, else the client
+            performer = detail.random()  # who carries it out: a practitioner, a relative, else the client
             if performer < 0.35:
                 activity["performer"] = {"reference": practitioner}
-            elif performer < 0.5 and relative:
-                activity["performer"] = {"reference": f"RelatedPerson/{relative['id']}"}
+            elif performer < 0.5 and relatives:
+                activity["performer"] = {"reference": detail.choice(relatives)}
         plan = {"resourceType": "CarePlan", "id": f"careplan-{n:06d}", "patient": {"reference": ref},
                 "careTeam": [{"reference": "Practitioner/" + rng.choice(practitioners)["id"]}],
                 "activity": activities}
