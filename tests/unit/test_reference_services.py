@@ -59,6 +59,19 @@ def test_each_type_comes_from_an_application_whose_role_may_create_it():
     assert senders["CarePlanActivityStatus"] == {"ecd", "module", "portal"}  # status updates come from anyone
 
 
+def test_each_identifier_belongs_to_one_person():
+    """P.1 refuses an identifier two persons share, so a generated domain must never hold one (a large one:
+    thousands of second identifiers per type)."""
+    owners: dict[tuple[str, str], set[str]] = {}
+    counts = {"Patient": 1600, "RelatedPerson": 2900, "Practitioner": 75}
+    for _, bundle in generate("D", 4, 6000, {"a": set()}, counts):
+        resource = bundle["entry"][1]["resource"]
+        for identifier in resource.get("identifier", []):
+            owners.setdefault((identifier["system"], identifier["value"]), set()).add(resource["id"])
+    assert sum(system.endswith(":registration") for system, _ in owners) > 3000
+    assert {key: ids for key, ids in owners.items() if len(ids) > 1} == {}
+
+
 def test_no_real_identifiers():
     for _, bundle in generate("D", 1, 50, {"a": set()}):
         for identifier in bundle["entry"][1]["resource"].get("identifier", []):

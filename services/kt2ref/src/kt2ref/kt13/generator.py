@@ -94,8 +94,9 @@ def generate(domain: str, seed: int, clients: int, applications: dict[str, set[s
             found["name"] = [{"use": "official", "given": [detail.choice(GIVEN_WIDE)],
                               "family": detail.choice(FAMILY_WIDE)}]
         if detail.random() < 0.25:  # a second identifier, e.g. the number another system gave the person
+            # Unique by construction: a person's identifier belongs to that person alone (P.1 refuses one shared).
             found["identifier"].append({"system": f"{SYNTHETIC}:{kind.lower()}:registration",
-                                        "value": f"R{detail.randint(100000, 999999)}"})
+                                        "value": f"R{detail.randint(10, 99)}{number:06d}"})
         return found
 
     def contact_details(resource: dict[str, Any], phone: float, address: float) -> None:
