@@ -63,8 +63,7 @@ def large_evidence(domains: int = 1000) -> dict:
     names = [f"domein-{i:04d}" for i in range(domains)]
     for env in doc["environments"].values():
         env["domains_configured"] = {n: n.title() for n in names}
-        for host in env["hosts"].values():
-            host["hosted_domains"] = {"domains": [{"id": n, "traffic_open": True} for n in names]}
+        env["domains_held"] = {host: {n: {"traffic": "open"} for n in names} for host in env["hosts"]}
     suppliers = [f"Leverancier {i} BV" for i in range(domains // 5)]
     doc["suppliers_in_use"] = suppliers
     doc["records"]["suppliers"] = {s: {"name": s, "incident_procedure": {"expires": "2027-01-01"}} for s in suppliers}

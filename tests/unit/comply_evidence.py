@@ -47,7 +47,6 @@ def _host(env: str) -> dict:
         "transfer_packages": [{"path": "/srv/kt2ops/transfer/incoming/p.tar.age", "sha256": "abc",
                                "manifest": {"encrypted": {"sha256": "abc"}},
                                "verification": {"ok": True, "sha256": "abc"}}] if env == "mgr2" else [],
-        "hosted_domains": {"domains": [{"id": "ggz-noorderlicht", "traffic": "open"}]},
         "token_service": {
             "jwks_keys": [{"kid": f"{env}-k1", "kty": "RSA", "alg": "RS512", "members": ["alg", "e", "kid", "kty", "n",
                                                                                        "use"]}],
@@ -71,6 +70,7 @@ _EVIDENCE = {
     "schema": "kt2ops-evidence/1", "collected_at": "2026-09-21T10:00:00+00:00", "collected_epoch": 1_790_100_000,
     "date": "2026-09-21", "inventory": "inventories/lab",
     "environments": {e: {**_env(e), "domains_configured": {"ggz-noorderlicht": "GGZ Noorderlicht"},
+                         "domains_held": {f"{e}.lab": {"ggz-noorderlicht": {"traffic": "open"}}},
                          "hosts": {f"{e}.lab": _host(e)}} for e in NETWORKS},
     "all_environments": [_env(e) for e in NETWORKS],
     "pki": {e: [_cert(e, "ca"), _cert(e, "server")] for e in NETWORKS},

@@ -170,7 +170,8 @@ class RiskyPackages(_ListFact):
 
 
 class HostedDomains(FactBase):
-    """Domains the KT 2.0 FHIR server holds, from its contract on loopback (read-only GET)."""
+    """Domains the KT 2.0 FHIR server holds, by id, from its contract on loopback (read-only GET); null where
+    no FHIR server answers."""
 
     def command(self) -> str:
         return ("python3 -c 'import urllib.request as u; print(u.urlopen("
@@ -178,7 +179,8 @@ class HostedDomains(FactBase):
                 "|| echo null")
 
     def process(self, output: Iterable[str]) -> Any:
-        return json.loads("\n".join(output))
+        held = json.loads("\n".join(output))
+        return None if held is None else {d.pop("id"): d for d in held["domains"]}
 
 
 class TokenService(FactBase):
