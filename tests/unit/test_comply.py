@@ -2,6 +2,7 @@
 comparison with a previous scan, the reports and the bundle's manifest."""
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from importlib.resources import files
 
@@ -17,6 +18,7 @@ from kt2ops.cli import main
 from kt2ops.comply.evaluate import ComplyError, catalogue, compare, judge, load_waivers
 from kt2ops.comply.facts import SecurityUpdates, token_service_evidence
 from kt2ops.comply.report import html, junit, sarif, verify_bundle, write_bundle
+from tests.conftest import ROOT
 from tests.unit.comply_evidence import evidence, host
 
 CONTROLS = {c.id for c in catalogue()}
@@ -193,6 +195,16 @@ def test_bad_waiver_file_names_file_and_field(tmp_path):
     text = str(err.value)
     assert f"{path}: waivers.0.justification: 'short' is too short" in text
     assert f"{path}: waivers.0.expires: 'someday' is not a 'date'" in text
+
+
+def test_a_policy_that_gives_no_findings_is_named(tmp_path):
+    """All policies are asked in one query; when that cannot answer, the error still names the policy."""
+    policies = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", policies)
+    assert judge(evidence(), policies=policies)["summary"]["fail"] == 0  # the copy as it is: judged
+    (policies / "b7_backup.rego").write_text("package kt2.controls.b7_backup\n\nimport rego.v1\n\nok := true\n")
+    with pytest.raises(ComplyError, match=r"policies/b7_backup.rego: evaluation failed"):
+        judge(evidence(), policies=policies)
 
 
 def test_unknown_control_in_waiver_is_refused(tmp_path):

@@ -87,9 +87,27 @@ def findings(rego: Interpreter, policy: str) -> list[dict[str, str]]:
         output = rego.query(f"x := data.kt2.controls.{policy}.findings")
     except RegoError as exc:
         raise ComplyError(f"policies/{policy}.rego: {_first_lines(exc)}") from exc
-    if not output.results:
+    if not output.results or "x" not in output.results[0].bindings:  # no result, or no findings rule
         raise ComplyError(f"policies/{policy}.rego: evaluation failed: {output}")
-    return sorted(output.results[0].bindings["x"], key=lambda f: (f["environment"], f["host"], f["message"]))
+    return _sorted(output.results[0].bindings["x"])
+
+
+def every_findings(rego: Interpreter, policies: list[str]) -> dict[str, list[dict[str, str]]]:
+    """The findings of every policy, in one query: each query pays rego-cpp's fixed cost (0.03-0.05 s), a
+    dozen of them twice what all the rules cost together. When it fails, each policy on its own names the
+    one that does."""
+    try:
+        output = rego.query("x := data.kt2.controls")
+        answered = output.results[0].bindings["x"] if output.results else {}
+    except RegoError:
+        answered = {}
+    if not all("findings" in answered.get(policy, {}) for policy in policies):
+        return {policy: findings(rego, policy) for policy in policies}
+    return {policy: _sorted(answered[policy]["findings"]) for policy in policies}
+
+
+def _sorted(found: list[dict[str, str]]) -> list[dict[str, str]]:
+    return sorted(found, key=lambda f: (f["environment"], f["host"], f["message"]))
 
 
 def shared_pki(pki_root: Path, env_id: str) -> list[str]:
@@ -109,8 +127,10 @@ def judge(evidence: dict[str, Any], waivers: list[dict[str, Any]] | None = None,
     rego = interpreter(policies)
     rego.set_input(rego_safe(evidence))
     controls = []
-    for control in catalogue(policies):
-        found = findings(rego, control.policy)
+    listed = catalogue(policies)
+    every = every_findings(rego, [control.policy for control in listed])
+    for control in listed:
+        found = every[control.policy]
         results = {}
         for env_id, env in evidence["environments"].items():
             results[env_id] = _verdict(control, env_id, env, found, waivers or [], evidence["date"])
