@@ -25,7 +25,7 @@ from kt2ops.comply.facts import HOST_FACTS
 from kt2ops.comply.tls import probe_http, scan_tls
 from kt2ops.errors import Kt2OpsError
 from kt2ops.inventory.check import check_inventory
-from kt2ops.inventory.model import Inventory, load_inventory
+from kt2ops.inventory.model import Inventory
 from kt2ops.layout import layout
 from kt2ops.remote import ssh_key_file
 from kt2ops.runbook.backup import verify_files
@@ -49,7 +49,7 @@ def collect(inventory_path: Path, limit: list[str] | None = None,
     if report.errors:
         raise EvidenceError(f"{inventory_path}: the inventory has errors; run `kt2 inventory check`:\n"
                             + "\n".join(str(e) for e in report.errors))
-    inventory = load_inventory(inventory_path)
+    inventory = report.inventory
     env_ids = inventory.environment_ids
     unknown = sorted(set(limit or []) - set(env_ids))
     if unknown:

@@ -47,6 +47,8 @@ class Report:
     domains: list[str] = field(default_factory=list)
     # The valid domain files' contents (with the file in "_file"), for playbooks to act on.
     documents: list[dict[str, Any]] = field(default_factory=list)
+    # The inventory as Ansible parsed it (None when it cannot): callers need not parse it again (0.4 s).
+    inventory: Inventory | None = None
 
     def add(self, file: Path | str, line: int | None, path: Sequence[str | int], message: str) -> None:
         self.errors.append(Finding(str(file), line, format_path(path), message))
@@ -253,7 +255,7 @@ def _check_domains(report: Report, inventory_dir: Path, environments: list[str])
 def check_inventory(inventory_dir: Path) -> Report:
     report = Report()
     try:
-        inventory = load_inventory(inventory_dir)
+        inventory = report.inventory = load_inventory(inventory_dir)
     except InventoryError as exc:
         report.add(inventory_dir, None, [], str(exc))
         return report

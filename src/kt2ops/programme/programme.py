@@ -9,7 +9,6 @@ from typing import Any
 
 from kt2ops.errors import Kt2OpsError
 from kt2ops.inventory.check import Report, check_inventory
-from kt2ops.inventory.model import InventoryError, load_inventory
 from kt2ops.programme.estimate import DEFAULT_SETTINGS, window_need
 from kt2ops.programme.planner import Finding, Plan, make_plan
 from kt2ops.programme.position import Position, position
@@ -88,10 +87,7 @@ def load_programme(inventory: Path, at: datetime, report: Report | None = None) 
     if report.errors:
         raise ProgrammeError(f"{inventory}: the inventory has {len(report.errors)} error(s), first: "
                              f"{report.errors[0]} (kt2 inventory check)")
-    try:
-        env_vars = environment_vars(load_inventory(inventory).hostvars)
-    except InventoryError as exc:
-        raise ProgrammeError(str(exc)) from exc
+    env_vars = environment_vars(report.inventory.hostvars)
     settings = _settings(env_vars)
     calendars: dict[str, MaintenanceCalendar | None] = {}
     states = domain_states(audit_log(inventory))
