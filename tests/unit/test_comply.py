@@ -16,7 +16,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from kt2ops.cli import main
 from kt2ops.comply.evaluate import ComplyError, catalogue, compare, judge, load_waivers
-from kt2ops.comply.facts import SecurityUpdates, token_service_evidence
+from kt2ops.comply.facts import HOST_FACTS, HostEvidence, SecurityUpdates, token_service_evidence
 from kt2ops.comply.report import html, junit, sarif, verify_bundle, write_bundle
 from tests.conftest import ROOT
 from tests.unit.comply_evidence import evidence, host
@@ -322,13 +322,52 @@ def test_deploy_refuses_a_key_another_environment_has(tmp_path):
 
 
 def test_a_security_update_kept_back_by_a_hold_is_still_pending():
-    """apt's simulation (holds ignored) as the host prints it: a held package is named as held back."""
-    output = ["lists=1790000000.5", "held=kt2-probe openssl",
-              "Inst libssl3 [3.0.15-1~deb12u1] (3.0.17-1~deb12u2 Debian-Security:12/stable-security [amd64])",
-              "Inst kt2-probe [1.0] (1.1 kt2ops-lab:bookworm-security [all])",
-              "Inst tzdata [2024a-0+deb12u1] (2025b-0+deb12u1 Debian:12.11/stable [all])"]
+    """apt's policy as the host prints it (the lab's probe archive beside Debian's): a package whose candidate
+    comes from a security suite is pending, held or not; one from another suite, or already installed, is not."""
+    output = ["lists=1790000000.5", "held=kt2-probe openssl", "Package files:",
+              " 100 /var/lib/dpkg/status", "     release a=now",
+              " 500 file:/srv/kt2-probe-archive ./ Packages",
+              "     release o=kt2ops-lab,a=bookworm-security,n=bookworm-security,l=kt2ops-lab,c=",
+              " 500 http://deb.debian.org/debian-security bookworm-security/main amd64 Packages",
+              "     release v=12,o=Debian,a=oldstable-security,n=bookworm-security,l=Debian-Security,c=main,b=amd64",
+              "     origin deb.debian.org",
+              " 500 http://deb.debian.org/debian bookworm-updates/main amd64 Packages",
+              "     release v=12-updates,o=Debian,a=oldstable-updates,n=bookworm-updates,l=Debian,c=main,b=amd64",
+              "Pinned packages:", "==",
+              "kt2-probe:", "  Installed: 1.0", "  Candidate: 1.1", "  Version table:", "     1.1 500",
+              "        500 file:/srv/kt2-probe-archive ./ Packages", " *** 1.0 100", "        100 /var/lib/dpkg/status",
+              "libssl3:", "  Installed: 3.0.15-1~deb12u1", "  Candidate: 3.0.17-1~deb12u2", "  Version table:",
+              "     3.0.17-1~deb12u2 500",
+              "        500 http://deb.debian.org/debian-security bookworm-security/main amd64 Packages",
+              " *** 3.0.15-1~deb12u1 100", "        100 /var/lib/dpkg/status",
+              "openssl:", "  Installed: 3.0.17-1~deb12u2", "  Candidate: 3.0.17-1~deb12u2", "  Version table:",
+              " *** 3.0.17-1~deb12u2 500",
+              "        500 http://deb.debian.org/debian-security bookworm-security/main amd64 Packages",
+              "        100 /var/lib/dpkg/status",
+              "tzdata:", "  Installed: 2024a-0+deb12u1", "  Candidate: 2025b-0+deb12u1", "  Version table:",
+              "     2025b-0+deb12u1 500",
+              "        500 http://deb.debian.org/debian bookworm-updates/main amd64 Packages",
+              " *** 2024a-0+deb12u1 100", "        100 /var/lib/dpkg/status",
+              "rc-only:", "  Installed: (none)", "  Candidate: 1.2", "  Version table:", "     1.2 500",
+              "        500 http://deb.debian.org/debian-security bookworm-security/main amd64 Packages"]
     assert SecurityUpdates().process(output) == {"lists_fetched": 1790000000.5,
-                                                  "pending_security": ["libssl3", "kt2-probe (held back)"]}
+                                                  "pending_security": ["kt2-probe (held back)", "libssl3"]}
+
+
+def test_every_host_fact_comes_from_one_command_each_part_as_on_its_own():
+    """One round trip per host: each fact's part of the output goes to that fact; a part whose command
+    failed, or that printed nothing, gives the fact's default, as pyinfra gives for a fact read on its own."""
+    command = HostEvidence().command()
+    assert all(fact().command() in command for fact in HOST_FACTS.values())
+    parts = {key: ([], 0) for key in HOST_FACTS}
+    parts["risky_packages"] = (["vsftpd installed", "telnetd not-installed"], 0)
+    parts["hosted_domains"] = (['{"domains": [{"id": "d1", "traffic": "open"}]}'], 0)
+    parts["sockets"] = (["LISTEN 0 4096 0.0.0.0:22 0.0.0.0:* users:((\"sshd\",pid=1,fd=3))"], 1)  # failed
+    output = [line for lines, status in parts.values() for line in [*lines, f"@@kt2ops-fact-end {status}"]]
+    facts = HostEvidence().process(output)
+    assert facts["risky_packages"] == ["vsftpd"] and facts["hosted_domains"] == {"d1": {"traffic": "open"}}
+    assert facts["sockets"] == [] and facts["transfer_files"] == [] and facts["token_service"] is None
+    assert set(facts) == set(HOST_FACTS)
 
 
 def test_token_evidence_verifies_the_probe_against_the_published_jwks_and_keeps_no_token():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from pyinfra.api.connect import connect_all
 from pyinfra.api.facts import get_facts
 
 from kt2ops.comply.certificates import pki_certificates
-from kt2ops.comply.facts import HOST_FACTS
+from kt2ops.comply.facts import HostEvidence
 from kt2ops.comply.tls import probe_http, scan_tls
 from kt2ops.errors import Kt2OpsError
 from kt2ops.inventory.check import check_inventory
@@ -58,22 +59,22 @@ def collect(inventory_path: Path, limit: list[str] | None = None,
     hosts = {env: inventory.group_hosts(env) for env in selected}
     now = datetime.now(UTC)
     progress(f"collecting evidence from {sum(len(h) for h in hosts.values())} host(s)")
-    host_facts = _host_facts(inventory, [h for env in selected for h in hosts[env]])
+    env_facts = {env: _env_facts(inventory, env) for env in selected}
+    # What a client sees (TLS scan, plain HTTP) needs nothing from the hosts' own facts: it runs beside them,
+    # in a thread, while pyinfra reads the hosts (each waits mostly on the network).
+    with ThreadPoolExecutor(1) as pool:
+        seen = pool.submit(_client_view, {h: (env_facts[env]["service_hostname"], _address(inventory, h))
+                                          for env in selected for h in hosts[env]})
+        host_facts = _host_facts(inventory, [h for env in selected for h in hosts[env]])
+        tls, http = seen.result()
     envs: dict[str, Any] = {}
-    targets = []
-    for env in selected:
-        facts = _env_facts(inventory, env)
+    for env, facts in env_facts.items():
         # What each host holds beside what is configured, not inside the host: a host object carrying
         # a thousand domains makes every policy that reads its host slow (rego-cpp copies it at each binding).
         envs[env] = {**facts, "domains_configured": _domains_on(report.documents, facts),
                      "domains_held": {h: host_facts[h].pop("hosted_domains", None) for h in hosts[env]},
-                     "hosts": {h: {"address": _address(inventory, h), **host_facts[h]} for h in hosts[env]}}
-        targets += [(h, facts["service_hostname"], _address(inventory, h), 443) for h in hosts[env]]
-    tls = scan_tls(targets)
-    for env in selected:
-        for name, host in envs[env]["hosts"].items():
-            host["tls"] = tls.get(name)
-            host["http"] = probe_http(envs[env]["service_hostname"], host["address"])
+                     "hosts": {h: {"address": _address(inventory, h), **host_facts[h], "tls": tls.get(h),
+                                   "http": http[h]} for h in hosts[env]}}
     records = inventory.hostvars[next(iter(inventory.hostvars))] if inventory.hostvars else {}
     return {
         "schema": EVIDENCE_SCHEMA,
@@ -142,6 +143,12 @@ def _address(inventory: Inventory, host: str) -> str:
     return str(inventory.hostvars[host].get("ansible_host", host))
 
 
+def _client_view(hosts: dict[str, tuple[str, str]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Per host (its service's host name, its address): the TLS it accepts and serves, what plain HTTP answers."""
+    tls = scan_tls([(h, hostname, address, 443) for h, (hostname, address) in hosts.items()])
+    return tls, {h: probe_http(hostname, address) for h, (hostname, address) in hosts.items()}
+
+
 def _host_facts(inventory: Inventory, hosts: list[str]) -> dict[str, dict[str, Any]]:
     """Every host's facts; a host that cannot be reached gets {"error": why} instead."""
     entries, keys = [], {}  # keys: each key file opened once for all the hosts that share it
@@ -165,9 +172,8 @@ def _host_facts(inventory: Inventory, hosts: list[str]) -> dict[str, dict[str, A
     for host in hosts:
         if host not in connected:
             result[host] = {"error": f"cannot connect over SSH to {_address(inventory, host)}"}
-    for key, fact in HOST_FACTS.items():
-        for host, value in get_facts(state, fact).items():
-            result[host.name][key] = value
+    for host, facts in get_facts(state, HostEvidence).items():
+        result[host.name].update(facts or {})
     return result
 
 

@@ -80,21 +80,62 @@ class SftpEffective(SshdEffective):
 
 
 class SecurityUpdates(FactBase):
-    """Pending security updates by apt's own simulation, and when the package lists were last fetched.
-    Holds are ignored in the simulation: a package held back from its security update is still unpatched."""
+    """Pending security updates: installed packages whose candidate, by apt's own policy, is another version
+    that a security suite offers; and when the package lists were last fetched. A hold does not change the
+    candidate, so a package held back from its security update is still unpatched (and named so). apt's policy
+    answers in 0.07 s a host where its upgrade simulation took 0.4 s of CPU (with five hosts on two cores,
+    most of the evidence's time); it is also stricter: an update the resolver would keep back stays pending."""
 
     def command(self) -> str:
         return ("echo lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -printf '%T@\\n' "
                 "| sort -n | tail -1); echo held=$(apt-mark showhold); "
-                "apt-get -s -o Debug::NoLocking=1 -o APT::Ignore-Hold=true dist-upgrade | grep '^Inst' || true")
+                "LC_ALL=C apt-cache policy; echo ==; LC_ALL=C apt-cache policy $(dpkg-query -W -f '${Package}\\n')")
 
     def process(self, output: Iterable[str]) -> dict[str, Any]:
         lines = list(output)
         stamp = lines[0].partition("=")[2].strip()
         held = set(lines[1].partition("=")[2].split())
-        names = [line.split()[1] for line in lines[2:] if "-security" in line]
+        split = lines.index("==")
+        security, packages = _security_sources(lines[2:split]), _versions(lines[split + 1:])
+        names = [name for name, (installed, candidate, sources) in packages.items()
+                 if installed not in ("(none)", candidate) and sources.get(candidate, set()) & security]
         pending = [f"{name} (held back)" if name in held else name for name in names]
         return {"lists_fetched": float(stamp) if stamp else None, "pending_security": pending}
+
+
+def _security_sources(lines: list[str]) -> set[str]:
+    """From `apt-cache policy`: the package sources whose release is a security suite (its archive or
+    codename ends in -security, as Debian's and the lab's probe archive name theirs)."""
+    found, source = set(), ""
+    for line in lines:
+        words = line.split()
+        if words and words[0] == "release":
+            release = dict(field.partition("=")[::2] for field in " ".join(words[1:]).split(","))
+            if any(release.get(key, "").endswith("-security") for key in ("a", "n")):
+                found.add(source)
+        elif words and words[0].isdigit():  # " 500 http://deb.debian.org/debian-security bookworm-security/..."
+            source = " ".join(words[1:])
+    return found
+
+
+def _versions(lines: list[str]) -> dict[str, tuple[str, str, dict[str, set[str]]]]:
+    """From `apt-cache policy PACKAGE...`: per package its installed and candidate versions, and the sources
+    of each version in its version table."""
+    found: dict[str, tuple[str, str, dict[str, set[str]]]] = {}
+    name, installed, candidate, sources, version = "", "", "", {}, ""
+    for line in lines:
+        words = line.replace("***", "").split()
+        if not line.startswith(" "):  # "kt2-probe:"
+            name, installed, candidate, sources = line.rstrip(":"), "", "", {}
+            found[name] = (installed, candidate, sources)
+        elif words[0] in ("Installed:", "Candidate:"):
+            installed, candidate = (words[1], candidate) if words[0] == "Installed:" else (installed, words[1])
+            found[name] = (installed, candidate, sources)
+        elif len(line) - len(line.lstrip()) >= 8:  # "        500 file:/srv/kt2-probe-archive ./ Packages"
+            sources.setdefault(version, set()).add(" ".join(words[1:]))
+        elif words[0] != "Version":  # " *** 1.0 100" or "     1.1 500"
+            version = words[0]
+    return found
 
 
 class TransferFiles(_ListFact):
@@ -224,3 +265,27 @@ HOST_FACTS: dict[str, type[FactBase]] = {
     "risky_packages": RiskyPackages, "hosted_domains": HostedDomains, "token_service": TokenService,
     "limit_exemptions": LimitExemptions,
 }
+_END = "@@kt2ops-fact-end"
+
+
+class HostEvidence(FactBase):
+    """Every fact of HOST_FACTS in one command: one SSH round trip per host instead of one per fact (each
+    cost 0.04-0.3 s). Each fact's command runs in a subshell of its own, followed by a line with its exit
+    status; as pyinfra does for a fact on its own, a command that fails or prints nothing gives the fact's
+    default."""
+
+    def command(self) -> str:
+        return "\n".join(f"( {fact().command()} ); echo {_END} $?" for fact in HOST_FACTS.values())
+
+    def process(self, output: Iterable[str]) -> dict[str, Any]:
+        parts: list[tuple[list[str], bool]] = []
+        lines: list[str] = []
+        for line in output:
+            if line.startswith(_END):
+                parts.append((lines, line.split()[1] == "0"))
+                lines = []
+            else:
+                lines.append(line)
+        facts = {key: fact() for key, fact in HOST_FACTS.items()}
+        return {key: fact.process(lines) if ok and lines else fact.default()
+                for (key, fact), (lines, ok) in zip(facts.items(), parts, strict=True)}
