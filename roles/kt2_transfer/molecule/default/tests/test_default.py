@@ -22,6 +22,11 @@ def test_locked_in_its_area(host):
     assert result.rc != 0
     assert 'File "/etc/hostname" not found.' in result.stderr  # the chroot has no /etc: not a login failure
     assert not host.file("/tmp/escaped").exists
+    # The twin: the same get of a file in its area, by absolute path inside the chroot, works.
+    result = host.run(f"printf 'put /etc/hostname inside.txt\\nget /incoming/inside.txt /tmp/fetched\\n' | "
+                      f"sftp {SSH} -b - kt2transfer@127.0.0.1")
+    assert result.rc == 0, result.stderr
+    assert host.file("/tmp/fetched").content_string == host.file("/etc/hostname").content_string
 
 
 def test_passwords_refused_and_no_ftp_or_telnet(host):
