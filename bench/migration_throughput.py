@@ -9,14 +9,17 @@ identifiers are the run's alone). Then:
      of every resource and the source's hash totals; no server;
   2. P.8 end to end, as `kt2 run P.8` runs it (the domain's trigger functions off, as runbook P.6 leaves them;
      the applications' Subscriptions active: each is notified of what it may read, and searches again),
-     in a process of its own (its peak memory is its own): each application with its own key, transaction
-     Bundles of conditional creates through nginx + TLS + token + Koppeltaal's rules + profile check + HAPI JPA;
+     in a process of its own (peak memory: it and every process it starts, sampled): each application with its
+     own key, transaction Bundles of conditional creates through nginx + TLS + token + Koppeltaal's rules +
+     profile check + HAPI JPA;
      and the replay alone, after the validation (the server has nothing to do until the validation ends).
      With this machine exempt from the ingress limit (as runbook P.8L exempts the migration's address: a line
      of the bench's own in the env's exemption file, removed when the run ends);
   3. the server's ceiling, still exempt: the same resources created again plainly (transaction Bundles of
-     POSTs, no condition, every reference resolved: to what P.8 created), each by its own application, at
-     the same Bundle size and concurrency: what the migration's conditional creates and ordering cost is the gap;
+     POSTs, no condition, every reference resolved: to what it created before), each by its own application, at
+     the same Bundle size and concurrency: what the migration's conditional creates and ordering cost is the gap.
+     P.8 and the ceiling run as P.8, ceiling, ceiling, P.8 (the last under a name of its own), so that each
+     meets the database once smaller and once larger; the report gives each run and the means;
   3b. P.8 again, under the ingress limit as production applies it (kt2_env.ingress_limit: paced, Bundles sized
      for it), of the same export under another KT 1.3 name (its own migration identifiers);
   3c. P.8 exempt once more (a third name) with the domain's Subscriptions set off: what the notifications of
@@ -39,6 +42,7 @@ of 400,000 messages takes at each rate, from the largest size measured.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import shutil
@@ -61,7 +65,7 @@ from kt2ref.kt13.generator import creates, generate  # noqa: E402
 from kt2ops.layout import layout  # noqa: E402
 from kt2ops.migration.client import FhirClient, FhirError  # noqa: E402
 from kt2ops.migration.mapping import Unresolved, kt13_reference, migration_system, to_fhir  # noqa: E402
-from kt2ops.migration.migrate import BATCH_SIZE, DOMAIN_SYSTEM, Checkpoint, bundle_size  # noqa: E402
+from kt2ops.migration.migrate import BATCH_SIZE, DOMAIN_SYSTEM, bundle_size  # noqa: E402
 from kt2ops.migration.p8 import migrate, validate  # noqa: E402
 from kt2ops.migration.rollback import delete_matching, remove_migrated  # noqa: E402
 from kt2ops.migration.stage import TYPES_IN_ORDER, Staging  # noqa: E402
@@ -73,7 +77,7 @@ from tests.integration.conftest import contract, gateway  # noqa: E402
 
 DOMAIN = "ggz-noorderlicht"
 LAB = ROOT / "inventories" / "lab"
-MESSAGES_PER_CLIENT = 5.17  # the generator's average, measured on its output
+MESSAGES_PER_CLIENT = 8.6  # the generator's average for the domain's declared counts, measured on its output
 BENCH_SYSTEM = "urn:kt2ops:bench"
 EXEMPTIONS = layout("kt2_nginx_limit_exempt_file")  # kt2_nginx's
 DOMAIN_SIZE = 400_000  # messages of a large domain, for the duration at each rate
@@ -171,9 +175,10 @@ def write_export(path: Path, kt13: str, messages: int) -> int:
     clients = max(1, round(messages / MESSAGES_PER_CLIENT))
     now = datetime.now(UTC).isoformat()
     count = 0
-    applications = creates(contract_domain(load_domain(LAB, DOMAIN)))
+    domain = load_domain(LAB, DOMAIN)
+    applications, counts = creates(contract_domain(domain)), domain["migration"].get("expected_counts")
     with path.open("w") as out:
-        for seq, (sender, bundle) in enumerate(generate(kt13, 7, clients, applications), 1):
+        for seq, (sender, bundle) in enumerate(generate(kt13, 7, clients, applications, counts), 1):
             header = bundle["entry"][0]["resource"]
             out.write(json.dumps({"seq": seq, "id": header["id"], "event": header["event"]["code"], "sender": sender,
                                   "status": "Success", "retries": 0, "received": now, "bundle": bundle}) + "\n")
@@ -216,32 +221,43 @@ def child(work: Path, kt13: str, env: str, exempt: bool, batch_size: int | None,
         target = target.exempt()
     start = time.perf_counter()
     summary = migrate(work / "export.jsonl", work, bench_domain(kt13), target, batch_size, concurrency=concurrency)
-    print(json.dumps({**summary, "wall": time.perf_counter() - start, "peak_kib": peak_kib()}))
+    print(json.dumps({**summary, "wall": time.perf_counter() - start}))
 
 
-def peak_kib() -> int:
-    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec, so it would
-    # report this benchmark's own (larger) footprint rather than the migration's.
-    status = Path("/proc/self/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+def tree_pss_kib(root: int) -> int:
+    """The memory of a process and every process it started (P.8's source-facts worker among them), as their
+    proportional set sizes: pages they share are counted once, split between them."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            children.setdefault(int(stat.read_text().rsplit(")", 1)[1].split()[1]), []).append(int(stat.parent.name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        with contextlib.suppress(OSError, StopIteration):
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+            total += int(next(line.split()[1] for line in rollup if line.startswith("Pss:")))
+    return total
 
 
 def ceiling(target: Target, admin: FhirClient, work: Path, base: str, batch_size: int, concurrency: int) -> tuple[
         float, int]:
     """The same resources as P.8's, created again plainly: each application's own in transaction Bundles of
-    POSTs (no condition), every reference a resolved one (to what P.8 created: the server checks it as it
-    does P.8's), the migration identifier swapped for a bench one (the others kept: indexed alike); types
-    in order, `concurrency` Bundles in flight. (seconds, resources created)."""
-    staging, checkpoint = Staging(work / "ceiling.sqlite"), Checkpoint(work / "checkpoint.sqlite")
+    POSTs (no condition), every reference a resolved one (to what this run created before: the server checks
+    it as it does P.8's), the migration identifier swapped for a bench one (the others kept: indexed alike);
+    types in order, `concurrency` Bundles in flight. Needs nothing of P.8's, so it runs before P.8 as well as
+    after. Timed are the Bundles sent, not their making. (seconds, resources created)."""
+    staging = Staging(work / "ceiling.sqlite")
     domain = next(admin.search_all("Organization", identifier=f"{DOMAIN_SYSTEM}|{DOMAIN}"))
     organization = f"Organization/{domain['id']}"
     run = uuid.uuid4().hex[:8]
+    created: dict[tuple[str, str], str] = {}
 
     def refer(kind: str, source_id: str) -> str:
-        found = checkpoint.target(kind, source_id)
-        if found is None:
+        if (kind, source_id) not in created:
             raise Unresolved(f"{kind}/{source_id}")
-        return f"{kind}/{found}"
+        return f"{kind}/{created[kind, source_id]}"
 
     def entry(kind: str, row) -> dict | None:
         try:
@@ -253,53 +269,66 @@ def ceiling(target: Target, admin: FhirClient, work: Path, base: str, batch_size
         resource["identifier"] = [bench if i.get("system") == mark else i for i in resource["identifier"]]
         return {"resource": resource, "request": {"method": "POST", "url": kind}}
 
-    publishers = {app: target.client(DOMAIN, app) for app in sorted(staging.senders())}
-    work_list = []  # per type: (client, entries) per Bundle, prepared before the clock starts
-    for kind in TYPES_IN_ORDER:
-        bundles = []
-        for sender, client in publishers.items():
-            entries = [e for row in staging.staged(kind, sender) if (e := entry(kind, row))]
-            bundles += [(client, entries[i:i + batch_size]) for i in range(0, len(entries), batch_size)]
-        work_list.append(bundles)
-    staging.close()
-    checkpoint.close()
-
-    def send(bundle: tuple[FhirClient, list[dict]]) -> None:
-        response = bundle[0].transaction(bundle[1])
+    def send(bundle: tuple[FhirClient, list[tuple[str, dict]]]) -> list[str]:
+        response = bundle[0].transaction([e for _, e in bundle[1]])
         if response.status_code != 200:
             raise FhirError("ceiling Bundle", response)
+        return [e["response"]["location"].split("/")[1] for e in response.json()["entry"]]
 
+    publishers = {app: target.client(DOMAIN, app) for app in sorted(staging.senders())}
     for client in publishers.values():
         client.token()
-    start = time.perf_counter()
+    seconds, count = 0.0, 0
     with ThreadPoolExecutor(concurrency) as pool:
-        for bundles in work_list:
-            list(pool.map(send, bundles))
-    seconds = time.perf_counter() - start
+        for kind in TYPES_IN_ORDER:
+            bundles = []
+            for sender, client in publishers.items():
+                entries = [(row["source_id"], e) for row in staging.staged(kind, sender) if (e := entry(kind, row))]
+                bundles += [(client, entries[i:i + batch_size]) for i in range(0, len(entries), batch_size)]
+            start = time.perf_counter()
+            answers = list(pool.map(send, bundles))
+            seconds += time.perf_counter() - start
+            for (_, entries), ids in zip(bundles, answers, strict=True):
+                created.update({(kind, source_id): server_id for (source_id, _), server_id in
+                                zip(entries, ids, strict=True)})
+                count += len(entries)
+    staging.close()
     for client in publishers.values():
         client.close()
-    return seconds, sum(len(entries) for bundles in work_list for _, entries in bundles)
+    return seconds, count
 
 
 def run_child(work: Path, kt13: str, env: str, exempt: bool, batch_size: int | None, concurrency: int) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", str(work), kt13, env, "exempt" if exempt else "limited",
-                           *(["--batch-size", str(batch_size)] if batch_size else []),
-                           "--concurrency", str(concurrency)], capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    """P.8 in a process of its own; its peak memory sampled every 0.2 s over it and every process it starts."""
+    limits = ["--batch-size", str(batch_size)] if batch_size else []
+    with tempfile.TemporaryFile("w+") as out:  # not a pipe: nothing reads it until P.8 ends
+        proc = subprocess.Popen([sys.executable, __file__, "--child", str(work), kt13, env,
+                                 "exempt" if exempt else "limited", *limits, "--concurrency", str(concurrency)],
+                                stdout=out, text=True)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, tree_pss_kib(proc.pid))
+            time.sleep(0.2)
+        out.seek(0)
+        said = out.read()
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args, said)
+    return {**json.loads(said.strip().splitlines()[-1]), "peak_kib": peak}
 
 
 def measure(messages_wanted: int, env: str, host: dict, batch_size: int | None, concurrency: int, keep: bool) -> dict:
-    kt13, limited_kt13, quiet_kt13 = (f"BENCH{uuid.uuid4().hex[:6].upper()}" for _ in range(3))
+    kt13, second_kt13, limited_kt13, quiet_kt13 = (f"BENCH{uuid.uuid4().hex[:6].upper()}" for _ in range(4))
     doc = bench_domain(kt13)
     target = target_in(LAB, env).exempt()  # the ceiling runs exempt, as P.8 beside it
     limit = target_in(LAB, env).rate_limit
     admin = target.client(DOMAIN)
     with tempfile.TemporaryDirectory() as scratch:
-        work, limited_work, quiet_work = (Path(scratch) / name for name in ("exempt", "limited", "quiet"))
-        for folder in (work, limited_work, quiet_work):
+        work, second_work, limited_work, quiet_work = (Path(scratch) / name for name in
+                                                       ("exempt", "second", "limited", "quiet"))
+        for folder in (work, second_work, limited_work, quiet_work):
             folder.mkdir()
         messages = write_export(work / "source.jsonl", kt13, messages_wanted)
-        for folder, name in ((limited_work, limited_kt13), (quiet_work, quiet_kt13)):
+        for folder, name in ((second_work, second_kt13), (limited_work, limited_kt13), (quiet_work, quiet_kt13)):
             write_export(folder / "export.jsonl", name, messages_wanted)  # the same, under its own name
         client_seconds, mapped = client_side(work, doc)
         copy_seconds = raw_copy(host["container"], f"kt2_{env}", mapped)
@@ -310,8 +339,15 @@ def measure(messages_wanted: int, env: str, host: dict, batch_size: int | None, 
                 p8 = run_child(work, kt13, env, True, batch_size, concurrency)
                 p8["notified_during"] = notifications_sent(host, env) - sent
                 p8["notified"], p8["drain_seconds"] = drained(host, env, sent)
-                ceiling_seconds, plain = ceiling(target, admin, work, doc["kt13"]["fhir_base"],
-                                                 batch_size or BATCH_SIZE, concurrency)
+                # P.8, the ceiling, the ceiling, P.8: each once on the smaller database and once on the larger;
+                # the ceiling's creates notify the subscribed applications too: their backlog waited out each time.
+                ceilings = []
+                for _ in range(2):
+                    ceilings.append(ceiling(target, admin, work, doc["kt13"]["fhir_base"], batch_size or BATCH_SIZE,
+                                            concurrency))
+                    drained(host, env, notifications_sent(host, env))
+                p8_second = run_child(second_work, second_kt13, env, True, batch_size, concurrency)
+                drained(host, env, notifications_sent(host, env))
             with TriggersOff(host):
                 p8_limited = run_child(limited_work, limited_kt13, env, False, batch_size, concurrency)
                 drained(host, env, notifications_sent(host, env))
@@ -324,8 +360,8 @@ def measure(messages_wanted: int, env: str, host: dict, batch_size: int | None, 
                 remove_migrated(admin)
             admin.close()
     return {"messages": messages, "resources": len(mapped), "client_seconds": client_seconds, "p8": p8,
-            "p8_limited": p8_limited, "p8_quiet": p8_quiet, "limit": limit, "plain": plain,
-            "ceiling_seconds": ceiling_seconds, "copy_seconds": copy_seconds}
+            "p8_second": p8_second, "p8_limited": p8_limited, "p8_quiet": p8_quiet, "limit": limit,
+            "plain": ceilings[0][1], "ceilings": [seconds for seconds, _ in ceilings], "copy_seconds": copy_seconds}
 
 
 def report(runs: list[dict], env: str, batch_size: int | None, concurrency: int) -> None:
@@ -336,12 +372,18 @@ def report(runs: list[dict], env: str, batch_size: int | None, concurrency: int)
     print(f"{'messages':>9}{'resources':>10}  {'method':<64}{'s':>8}{'per s':>9}{'ratio':>8}{'peak MiB':>9}")
     for r in runs:
         p8, n = r["p8"], r["resources"]
-        rate = n / p8["wall"]
-        ceiling_rate = r["plain"] / r["ceiling_seconds"]
+        p8_wall = (p8["wall"] + r["p8_second"]["wall"]) / 2  # first and last of P.8, ceiling, ceiling, P.8
+        rate = n / p8_wall
+        ceiling_seconds = sum(r["ceilings"]) / 2
+        ceiling_rate = r["plain"] / ceiling_seconds
         copy_rate = n / r["copy_seconds"]
         rows = [("client side alone (messages/s)", r["client_seconds"], r["messages"] / r["client_seconds"], "", ""),
-                (f"P.8 exempt, end to end (resources/s; errors {p8['errors']})", p8["wall"], rate,
-                 f"{rate / ceiling_rate:.2f}c", f"{p8['peak_kib'] / 1024:.0f}"),
+                (f"P.8 exempt, end to end (resources/s; errors {p8['errors']}; mean of 2)", p8_wall, rate,
+                 f"{rate / ceiling_rate:.2f}c", f"{max(p8['peak_kib'], r['p8_second']['peak_kib']) / 1024:.0f}"),
+                ("  first, on the smaller database", p8["wall"], n / p8["wall"],
+                 f"{n / p8['wall'] / ceiling_rate:.2f}c", ""),
+                ("  last, on the larger", r["p8_second"]["wall"], n / r["p8_second"]["wall"],
+                 f"{n / r['p8_second']['wall'] / ceiling_rate:.2f}c", ""),
                 ("  of which the replay after the validation", p8["seconds"], n / p8["seconds"],
                  f"{n / p8['seconds'] / ceiling_rate:.2f}c", ""),
                 (f"  its {p8['notified']} notifications ({p8['notified_during']} during P.8), sent by",
@@ -350,15 +392,19 @@ def report(runs: list[dict], env: str, batch_size: int | None, concurrency: int)
                  r["p8_limited"]["wall"], n / r["p8_limited"]["wall"],
                  f"{n / r['p8_limited']['wall'] / ceiling_rate:.2f}c", f"{r['p8_limited']['peak_kib'] / 1024:.0f}"),
                 ("P.8 exempt, the Subscriptions off (no notifications)", r["p8_quiet"]["wall"],
-                 n / r["p8_quiet"]["wall"], f"{n / r['p8_quiet']['wall'] / ceiling_rate:.2f}c", ""),
-                (f"plain creates of {r['plain']} of them (ceiling c)", r["ceiling_seconds"], ceiling_rate, "1.00c",
-                 ""),
+                 n / r["p8_quiet"]["wall"], f"{n / r['p8_quiet']['wall'] / ceiling_rate:.2f}c",
+                 f"{r['p8_quiet']['peak_kib'] / 1024:.0f}"),
+                (f"plain creates of {r['plain']} of them (ceiling c; mean of 2)", ceiling_seconds, ceiling_rate,
+                 "1.00c", ""),
+                *((f"  {which}", seconds, r["plain"] / seconds, f"{r['plain'] / seconds / ceiling_rate:.2f}c", "")
+                  for which, seconds in zip(("second, after P.8", "third, before P.8 again"), r["ceilings"],
+                                            strict=True)),
                 ("raw PostgreSQL COPY (resources/s)", r["copy_seconds"], copy_rate, f"{rate / copy_rate:.3f}", "")]
         for label, seconds, per_second, ratio, peak in rows:
             print(f"{r['messages']:>9}{n:>10}  {label:<64}{seconds:>8.1f}{per_second:>9.0f}{ratio:>8}{peak:>9}")
     if len(runs) > 1:
         small, large = runs[0], runs[-1]
-        scale = (large["resources"] / large["p8"]["wall"]) / (small["resources"] / small["p8"]["wall"])
+        scale = (large["resources"] / large["p8"]["wall"]) / (small["resources"] / small["p8"]["wall"])  # first runs
         print(f"P.8 rate at {large['messages']} messages / at {small['messages']}: {scale:.2f} (linear: about 1)")
     largest = runs[-1]
     for label, key in (("exempt (P.8L)", "p8"), ("under the ingress limit", "p8_limited")):
