@@ -4,8 +4,6 @@ package kt2.controls.bg4_data_deleted
 
 import rego.v1
 
-import data.kt2.lib
-
 # Held minus configured as one object operation: 4,000 domains cost what 4 do (one lookup each took 0.2 ms).
 findings contains f if {
 	some env_id, env in input.environments
