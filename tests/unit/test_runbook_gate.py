@@ -145,3 +145,19 @@ def test_a_no_go_at_q7_keeps_the_trigger_functions_off_but_allows_rollback(log):
     _decide(log, "Q.7", "NO-GO")
     assert not evaluate(_ctx(), domain_state(log, "d"), "Q.9", False, IN_WINDOW).ok
     assert evaluate(_ctx(), domain_state(log, "d"), "R", False, OUTSIDE).ok  # rollback needs no window
+
+
+def test_a_trial_step_is_refused_where_no_environment_holds_a_copy_of_production(log):
+    """M.2 and M.5 run on the trial environment: without one, their plays would run on no host and be recorded
+    as done. With mgr2 (production_copy) among the domain's environments, the same step may run."""
+    refused = evaluate(_ctx(), domain_state(log, "d"), "M.2", False, IN_WINDOW)
+    assert refused.refusals == ["M.2 runs on the domain's trial environment, and none of its environments (prd2) "
+                                "holds a copy of production (data_class production_copy)"]
+    domain = {**DOMAIN, "domain": {"id": "d", "environments": ["mgr2", "prd2"]}}
+    ctx = RunbookContext(Path("inv"), domain, "prd2", {"prd2": {"id": "prd2", "data_class": "production"},
+                                                       "mgr2": {"id": "mgr2", "data_class": "production_copy"}},
+                         {"prd2": {"windows": [{"every": "month", "weekday": "wednesday", "nth": 3,
+                                                "from": "18:00", "to": "23:00"}]}})
+    assert ctx.trial == "mgr2"
+    assert evaluate(ctx, domain_state(log, "d"), "M.2", False, IN_WINDOW).ok
+

@@ -19,6 +19,7 @@ class Step:
     disruptive: bool = False
     undo: bool = False
     decisions: tuple[tuple[str, str], ...] = ()  # (decision, value) recorded before it may run
+    trial: bool = False  # runs on the domain's trial environment (its copy of production)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def catalogue() -> Catalogue:
     data = yaml.safe_load(resources.files("kt2ops.runbook").joinpath("steps.yml").read_text(encoding="utf-8"))
     steps = {s["id"]: Step(s["id"], s["title"], s["en"], s["playbook"], tuple(s["requires"]),
                            s.get("disruptive", False), s.get("undo", False),
-                           tuple(s.get("decisions", {}).items())) for s in data["steps"]}
+                           tuple(s.get("decisions", {}).items()), s.get("trial", False)) for s in data["steps"]}
     decisions = {k: Decision(**{"id": k, **v, "values": tuple(v["values"]), "roles": tuple(v.get("roles", ()))})
                  for k, v in data["decisions"].items()}
     return Catalogue(tuple(data["phases"]), steps, decisions)

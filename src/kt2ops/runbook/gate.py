@@ -139,6 +139,10 @@ def evaluate(ctx: RunbookContext, state: DomainState, step_id: str, undo: bool, 
     if step.id == "O" and not undo:
         checklist = o_checklist(book, state, ctx.domain, ctx.calendar(ctx.target), ctx.announce_days)
         refusals += [f"O.{c.id} {c.text}: {c.reason}" for c in checklist if not c.met]
+    if step.trial and ctx.trial is None:  # its plays would run on no host and the step be recorded as done
+        refusals.append(f"{step.id} runs on the domain's trial environment, and none of its environments "
+                        f"({', '.join(ctx.domain['domain']['environments'])}) holds a copy of production "
+                        "(data_class production_copy)")
     in_window, why = window_check(step, ctx.environments[ctx.target], ctx.calendar(ctx.target), at, emergency_reason)
     if not in_window:
         refusals.append(why)
