@@ -97,8 +97,8 @@ class SecurityUpdates(FactBase):
         held = set(lines[1].partition("=")[2].split())
         split = lines.index("==")
         security, packages = _security_sources(lines[2:split]), _versions(lines[split + 1:])
-        names = [name for name, (installed, candidate, sources) in packages.items()
-                 if installed not in ("(none)", candidate) and sources.get(candidate, set()) & security]
+        names = [name for name, p in packages.items() if p["installed"] not in ("(none)", p["candidate"])
+                 and p["sources"].get(p["candidate"], set()) & security]
         pending = [f"{name} (held back)" if name in held else name for name in names]
         return {"lists_fetched": float(stamp) if stamp else None, "pending_security": pending}
 
@@ -118,21 +118,20 @@ def _security_sources(lines: list[str]) -> set[str]:
     return found
 
 
-def _versions(lines: list[str]) -> dict[str, tuple[str, str, dict[str, set[str]]]]:
+def _versions(lines: list[str]) -> dict[str, dict[str, Any]]:
     """From `apt-cache policy PACKAGE...`: per package its installed and candidate versions, and the sources
     of each version in its version table."""
-    found: dict[str, tuple[str, str, dict[str, set[str]]]] = {}
-    name, installed, candidate, sources, version = "", "", "", {}, ""
+    found: dict[str, dict[str, Any]] = {}
+    package: dict[str, Any] = {}
+    version = ""
     for line in lines:
         words = line.replace("***", "").split()
         if not line.startswith(" "):  # "kt2-probe:"
-            name, installed, candidate, sources = line.rstrip(":"), "", "", {}
-            found[name] = (installed, candidate, sources)
+            package = found[line.rstrip(":")] = {"installed": "", "candidate": "", "sources": {}}
         elif words[0] in ("Installed:", "Candidate:"):
-            installed, candidate = (words[1], candidate) if words[0] == "Installed:" else (installed, words[1])
-            found[name] = (installed, candidate, sources)
+            package[words[0].rstrip(":").lower()] = words[1]
         elif len(line) - len(line.lstrip()) >= 8:  # "        500 file:/srv/kt2-probe-archive ./ Packages"
-            sources.setdefault(version, set()).add(" ".join(words[1:]))
+            package["sources"].setdefault(version, set()).add(" ".join(words[1:]))
         elif words[0] != "Version":  # " *** 1.0 100" or "     1.1 500"
             version = words[0]
     return found
